@@ -1,0 +1,23 @@
+"""shapetree: triangle meshes as oblique decision trees.
+
+Public API: ``build``, ``load``, ``Tree``, ``load_mesh``, ``metrics``.
+"""
+
+from .errors import FormatError, MeshError, ShapetreeError, UsageError
+from .format import load, read_trees
+from .mesh import Mesh, load_mesh
+from .tree import NORMALS, OCCUPANCY, Tree
+
+__all__ = [
+    "FormatError", "MeshError", "ShapetreeError", "UsageError",
+    "Mesh", "Tree", "NORMALS", "OCCUPANCY",
+    "build", "load", "load_mesh", "read_trees",
+]
+__version__ = "0.1.0"
+
+
+def build(mesh_or_path, **kwargs) -> Tree:
+    """Build an occupancy tree from a mesh (see ``shapetree.build.build_tree``)."""
+    from .build import build_tree
+
+    return build_tree(mesh_or_path, **kwargs)

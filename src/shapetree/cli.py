@@ -1,0 +1,115 @@
+"""The command line, thin: parse, call the API, report. Errors become one line and exit 1/2."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import ShapetreeError
+
+
+class _Group(click.Group):
+    """Turns shapetree errors and interrupts into one line on stderr and a non-zero exit."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ShapetreeError as e:
+            click.echo(f"shapetree: error: {e}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("shapetree: interrupted", err=True)
+            sys.exit(130)
+        except MemoryError:
+            click.echo("shapetree: error: out of memory", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="shapetree")
+def main() -> None:
+    """Turn triangle meshes into oblique decision trees, query and render them."""
+
+
+def _check_output(path: str, suffixes: tuple[str, ...]) -> Path:
+    out = Path(path)
+    if out.suffix.lower() not in suffixes:
+        raise click.BadParameter(f"{out}: output must end with {' or '.join(suffixes)}", param_hint="-o")
+    if out.exists() and out.is_dir():
+        raise click.BadParameter(f"{out}: is a directory", param_hint="-o")
+    if not out.parent.exists() and str(out.parent):
+        raise click.BadParameter(f"{out.parent}: output folder does not exist", param_hint="-o")
+    return out
+
+
+@main.command()
+@click.argument("mesh", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, help="Output .stree file.")
+@click.option("--max-leaves", type=click.IntRange(2, 5_000_000), default=None,
+              help="Leaf budget (default: the builder's quality default).")
+@click.option("--max-depth", type=click.IntRange(1, 200), default=None, help="Depth limit.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="Random seed; same input and seed give byte-identical output.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def build(mesh: str, output: str, max_leaves: int | None, max_depth: int | None, seed: int,
+          quiet: bool) -> None:
+    """Build an occupancy tree from MESH and write it to OUTPUT."""
+    from .build import DEFAULT_MAX_DEPTH, DEFAULT_MAX_LEAVES, build_tree
+    from .mesh import load_mesh
+
+    out = _check_output(output, (".stree",))
+    m = load_mesh(mesh)
+    tree = build_tree(
+        m,
+        max_leaves=max_leaves or DEFAULT_MAX_LEAVES,
+        max_depth=max_depth or DEFAULT_MAX_DEPTH,
+        seed=seed,
+        progress=not quiet,
+    )
+    tree.save(out)
+    stats = tree.meta.get("stats", {})
+    secs = stats.get("seconds")
+    click.echo(
+        f"wrote {out}: {tree.n_leaves} leaves, depth {tree.depth}, {out.stat().st_size} bytes"
+        + (f", {secs:.1f} s" if secs is not None else "")
+    )
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+def info(file: str) -> None:
+    """Print what a .stree file holds."""
+    from .format import read_trees
+    from .tree import KIND_NAMES
+
+    trees = read_trees(file)
+    size = Path(file).stat().st_size
+    leaves = sum(t.n_leaves for t in trees)
+    lo, hi = trees[0].bounds
+    click.echo(f"file       {file}")
+    click.echo(f"kind       {KIND_NAMES[trees[0].kind]}")
+    click.echo(f"trees      {len(trees)}")
+    click.echo(f"leaves     {leaves}")
+    click.echo(f"depth      {max(t.depth for t in trees)}")
+    click.echo(f"bounds     [{lo[0]:.6g}, {lo[1]:.6g}, {lo[2]:.6g}] .. [{hi[0]:.6g}, {hi[1]:.6g}, {hi[2]:.6g}]")
+    click.echo(f"bytes      {size}")
+    click.echo(f"bytes/leaf {size / leaves:.2f}")
+
+
+@main.command(name="eval")
+@click.argument("tree", type=click.Path(dir_okay=False))
+@click.argument("mesh", type=click.Path(dir_okay=False))
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
+def eval_(tree: str, mesh: str, seed: int) -> None:
+    """Measure TREE against MESH: volumetric IoU and near-surface accuracy."""
+    from .format import load
+    from .mesh import load_mesh
+    from .metrics import occupancy_metrics
+
+    t = load(tree)
+    m = load_mesh(mesh)
+    r = occupancy_metrics(t, m, seed=seed)
+    click.echo(f"iou            {r['iou']:.4f}")
+    click.echo(f"near_accuracy  {r['near_accuracy']:.4f}")

@@ -1,0 +1,17 @@
+"""One exception hierarchy; the CLI turns each into one line and a non-zero exit."""
+
+
+class ShapetreeError(Exception):
+    """Base class of every error shapetree raises on purpose."""
+
+
+class MeshError(ShapetreeError):
+    """A mesh file is missing, unreadable, empty or not finite."""
+
+
+class FormatError(ShapetreeError):
+    """A tree file is missing, truncated, corrupted or of the wrong kind."""
+
+
+class UsageError(ShapetreeError):
+    """An argument is out of range or inconsistent."""

@@ -1,0 +1,192 @@
+"""The Tree: a handful of flat arrays, like scikit-learn's ``tree_``.
+
+Node ``i`` is a branch when ``left[i] >= 0``: a point ``x`` goes to ``left[i]`` iff
+``normal[i] . x < offset[i]`` (computed in float64 from the float32 plane), else to
+``right[i]`` -- so points exactly on a plane go right. A leaf holds ``value[i]``.
+Nodes are stored in pre-order (root first, then the left subtree, then the right one).
+An occupancy tree is ``False`` everywhere outside ``bounds`` (inclusive box).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numba as nb
+import numpy as np
+
+from .errors import UsageError
+
+OCCUPANCY = 0
+NORMALS = 1
+KIND_NAMES = {OCCUPANCY: "occupancy", NORMALS: "normals"}
+
+
+@nb.njit(cache=True, inline="always")
+def _descend(normal, offset, left, right, x0, x1, x2):
+    i = 0
+    while left[i] >= 0:
+        d = np.float64(normal[i, 0]) * x0 + np.float64(normal[i, 1]) * x1 + np.float64(normal[i, 2]) * x2
+        if d < np.float64(offset[i]):
+            i = left[i]
+        else:
+            i = right[i]
+    return i
+
+
+@nb.njit(cache=True, parallel=True)
+def leaf_index(normal, offset, left, right, points):
+    """Index of the leaf holding each point, ``(n,) int64``; bounds are not checked."""
+    n = points.shape[0]
+    out = np.empty(n, np.int64)
+    for k in nb.prange(n):
+        out[k] = _descend(normal, offset, left, right, points[k, 0], points[k, 1], points[k, 2])
+    return out
+
+
+@nb.njit(cache=True, parallel=True)
+def _contains(normal, offset, left, right, value, lo, hi, points):
+    n = points.shape[0]
+    out = np.zeros(n, np.bool_)
+    for k in nb.prange(n):
+        x0 = points[k, 0]
+        x1 = points[k, 1]
+        x2 = points[k, 2]
+        if x0 < lo[0] or x0 > hi[0] or x1 < lo[1] or x1 > hi[1] or x2 < lo[2] or x2 > hi[2]:
+            continue
+        if not (x0 == x0 and x1 == x1 and x2 == x2):
+            continue
+        out[k] = value[_descend(normal, offset, left, right, x0, x1, x2)]
+    return out
+
+
+@nb.njit(cache=True)
+def _depth_and_parents(left, right):
+    n = left.shape[0]
+    depth = np.zeros(n, np.int64)
+    parent = np.full(n, -1, np.int64)
+    for i in range(n):  # pre-order: a parent always precedes its children
+        if left[i] >= 0:
+            depth[left[i]] = depth[i] + 1
+            depth[right[i]] = depth[i] + 1
+            parent[left[i]] = i
+            parent[right[i]] = i
+    return depth, parent
+
+
+@dataclass(eq=False)
+class Tree:
+    """An oblique decision tree over 3D points.
+
+    normal: (n, 3) float32 plane normals (rows of leaves are zero)
+    offset: (n,) float32 plane offsets
+    left, right: (n,) int32 child indices, -1 at leaves
+    value: (n,) bool occupancy, or (n, 3) float32 vectors for a normal-map tree
+    bounds: (2, 3) float64 box [min, max] the tree is defined on
+    """
+
+    normal: np.ndarray
+    offset: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    value: np.ndarray
+    bounds: np.ndarray
+    kind: int = OCCUPANCY
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.normal = np.ascontiguousarray(self.normal, np.float32).reshape(-1, 3)
+        self.offset = np.ascontiguousarray(self.offset, np.float32).reshape(-1)
+        self.left = np.ascontiguousarray(self.left, np.int32).reshape(-1)
+        self.right = np.ascontiguousarray(self.right, np.int32).reshape(-1)
+        if self.kind == OCCUPANCY:
+            self.value = np.ascontiguousarray(self.value, np.bool_).reshape(-1)
+        else:
+            self.value = np.ascontiguousarray(self.value, np.float32).reshape(-1, 3)
+        self.bounds = np.ascontiguousarray(self.bounds, np.float64).reshape(2, 3)
+
+    # -- structure -------------------------------------------------------------
+    @property
+    def n_nodes(self) -> int:
+        return int(self.left.shape[0])
+
+    @property
+    def is_leaf(self) -> np.ndarray:
+        """(n,) bool mask of leaves."""
+        return self.left < 0
+
+    @property
+    def n_leaves(self) -> int:
+        return int(np.count_nonzero(self.left < 0))
+
+    @property
+    def depth(self) -> int:
+        """Number of branches on the longest root-to-leaf path (a single leaf has depth 0)."""
+        return int(self.node_depth().max()) if self.n_nodes else 0
+
+    def node_depth(self) -> np.ndarray:
+        """(n,) int64 depth of every node."""
+        return _depth_and_parents(self.left, self.right)[0]
+
+    def parent(self) -> np.ndarray:
+        """(n,) int64 parent of every node, -1 at the root."""
+        return _depth_and_parents(self.left, self.right)[1]
+
+    # -- evaluation ------------------------------------------------------------
+    def apply(self, points: np.ndarray) -> np.ndarray:
+        """Leaf index of each point, (n,) int64 (the bounds are not checked)."""
+        pts = _as_points(points)
+        return leaf_index(self.normal, self.offset, self.left, self.right, pts)
+
+    def contains(self, points: np.ndarray) -> np.ndarray:
+        """Occupancy of each point, (n,) bool; False outside ``bounds`` and for NaN points."""
+        if self.kind != OCCUPANCY:
+            raise UsageError("contains() needs an occupancy tree, this is a normal-map tree")
+        pts = _as_points(points)
+        return _contains(
+            self.normal, self.offset, self.left, self.right, self.value,
+            self.bounds[0], self.bounds[1], pts,
+        )
+
+    def predict(self, points: np.ndarray) -> np.ndarray:
+        """Leaf value of each point: (n,) bool or (n, 3) float32 (bounds not checked)."""
+        return self.value[self.apply(points)]
+
+    # -- files -------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        """Write the tree as a ``.stree`` file (atomically: temp file, then rename)."""
+        from .format import write_trees
+
+        write_trees(path, [self])
+
+    def to_bytes(self) -> bytes:
+        from .format import encode_trees
+
+        return encode_trees([self])
+
+    def __repr__(self) -> str:
+        lo, hi = self.bounds
+        return (
+            f"Tree(kind={KIND_NAMES[self.kind]}, leaves={self.n_leaves}, depth={self.depth}, "
+            f"bounds=[{lo[0]:.4g} {lo[1]:.4g} {lo[2]:.4g}]..[{hi[0]:.4g} {hi[1]:.4g} {hi[2]:.4g}])"
+        )
+
+
+def _as_points(points: np.ndarray) -> np.ndarray:
+    pts = np.asarray(points, dtype=np.float64)
+    if pts.ndim != 2 or pts.shape[1] != 3:
+        raise UsageError(f"points must have shape (n, 3), got {pts.shape}")
+    return np.ascontiguousarray(pts)
+
+
+def trees_equal(a: Tree, b: Tree) -> bool:
+    """True when two trees have identical arrays (structure, planes, values, bounds, kind)."""
+    return (
+        a.kind == b.kind
+        and np.array_equal(a.left, b.left)
+        and np.array_equal(a.right, b.right)
+        and np.array_equal(a.normal, b.normal)
+        and np.array_equal(a.offset, b.offset)
+        and np.array_equal(a.value, b.value)
+        and np.array_equal(a.bounds, b.bounds)
+    )
