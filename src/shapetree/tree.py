@@ -171,6 +171,13 @@ class Tree:
             f"bounds=[{lo[0]:.4g} {lo[1]:.4g} {lo[2]:.4g}]..[{hi[0]:.4g} {hi[1]:.4g} {hi[2]:.4g}])"
         )
 
+    # -- rendering ---------------------------------------------------------------
+    def raycast(self, origins: np.ndarray, directions: np.ndarray):
+        """First hits of rays ``origin + t * direction`` (t >= 0): a ``render.RayHits``."""
+        from .render import raycast
+
+        return raycast(self, origins, directions)
+
 
 def _as_points(points: np.ndarray) -> np.ndarray:
     pts = np.asarray(points, dtype=np.float64)

@@ -1,0 +1,290 @@
+"""The ray caster, cameras, shading and image/animation outputs."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from shapetree.render import raycast
+from shapetree.tree import Tree
+
+UNIT_BOX = np.array([[-1.0, -1.0, -1.0], [1.0, 1.0, 1.0]])
+
+
+# -- trees to test on ------------------------------------------------------------------------------
+def random_tree(rng: np.random.Generator, n_leaves: int, quantized: bool = False) -> Tree:
+    """A random oblique tree on the unit box; quantized planes make exact ties likely."""
+    normal, offset, left, right, value = [], [], [], [], []
+
+    def grow(k: int) -> int:
+        i = len(left)
+        normal.append(np.zeros(3))
+        offset.append(0.0)
+        left.append(-1)
+        right.append(-1)
+        value.append(bool(rng.random() < 0.5))
+        if k > 1:
+            if quantized:
+                n = np.zeros(3)
+                while not n.any():
+                    n = rng.choice([-1.0, -0.5, 0.0, 0.5, 1.0], 3)
+                off = rng.integers(-8, 9) / 8
+            else:
+                n = rng.normal(size=3)
+                off = float(n @ rng.uniform(-1, 1, 3))
+            normal[i] = n
+            offset[i] = off
+            a = int(rng.integers(1, k))
+            left[i] = grow(a)
+            right[i] = grow(k - a)
+        return i
+
+    grow(n_leaves)
+    return Tree(np.array(normal), np.array(offset), np.array(left), np.array(right),
+                np.array(value), UNIT_BOX)
+
+
+def polytope_tree(normals: np.ndarray, offsets: np.ndarray, bounds: np.ndarray) -> Tree:
+    """Inside the closed polytope ``normal . x <= offset`` (all rows): a chain of branches, each
+    sending ``-normal . x < -offset`` (the outside) left to an empty leaf."""
+    k = len(offsets)
+    n = 2 * k + 1
+    normal = np.zeros((n, 3))
+    offset = np.zeros(n)
+    left = np.full(n, -1)
+    right = np.full(n, -1)
+    value = np.zeros(n, bool)
+    for j in range(k):
+        i = 2 * j
+        normal[i] = -np.asarray(normals[j], np.float32)
+        offset[i] = -np.float32(offsets[j])
+        left[i] = i + 1
+        right[i] = i + 2
+    value[n - 1] = True
+    return Tree(normal, offset, left, right, value, bounds)
+
+
+def box_tree(lo, hi, bounds=UNIT_BOX) -> Tree:
+    eye = np.eye(3)
+    return polytope_tree(np.concatenate([eye, -eye]), np.concatenate([hi, -np.asarray(lo)]), bounds)
+
+
+def sphere_tree(radius: float, n_planes: int, bounds=UNIT_BOX) -> Tree:
+    """A polytope of tangent planes around a sphere at the origin (Fibonacci directions)."""
+    i = np.arange(n_planes) + 0.5
+    z = 1 - 2 * i / n_planes
+    phi = np.pi * (1 + 5**0.5) * i
+    r = np.sqrt(1 - z * z)
+    dirs = np.stack([r * np.cos(phi), r * np.sin(phi), z], 1).astype(np.float32)
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    return polytope_tree(dirs, np.full(n_planes, radius), bounds)
+
+
+# -- a slow, obvious reference ---------------------------------------------------------------------
+def reference_cast(tree: Tree, o: np.ndarray, d: np.ndarray):
+    """Hit t, the t where the hit cell ends, and cells crossed before, by cutting the ray at every
+    plane of the tree and descending the tree at each piece's midpoint (in the ray's parameter)."""
+    planes = np.concatenate([tree.normal.astype(np.float64), tree.offset[:, None].astype(np.float64)], 1)
+    branch = tree.left >= 0
+    lo, hi = tree.bounds
+    t0, t1 = 0.0, np.inf
+    for a in range(3):
+        if d[a] == 0:
+            if o[a] < lo[a] or o[a] > hi[a]:
+                return np.inf, np.inf, 0
+        else:
+            ta, tb = sorted([(lo[a] - o[a]) / d[a], (hi[a] - o[a]) / d[a]])
+            t0, t1 = max(t0, ta), min(t1, tb)
+    if not t0 < t1:
+        return np.inf, np.inf, 0
+    dot_o = planes[:, 0] * o[0] + planes[:, 1] * o[1] + planes[:, 2] * o[2]
+    dot_d = planes[:, 0] * d[0] + planes[:, 1] * d[1] + planes[:, 2] * d[2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ts = (planes[:, 3] - dot_o) / dot_d
+    ts = ts[branch & (dot_d != 0) & (ts > t0) & (ts < t1)]
+    cuts = np.unique(np.concatenate([[t0, t1], ts]))
+    cells, last = 0, -1
+    for a, b in itertools.pairwise(cuts):
+        m = 0.5 * (a + b)
+        i = 0
+        while tree.left[i] >= 0:
+            side = dot_o[i] < planes[i, 3] if dot_d[i] == 0 else dot_o[i] + m * dot_d[i] < planes[i, 3]
+            i = tree.left[i] if side else tree.right[i]
+        if tree.value[i]:
+            end = b
+            for c in cuts[cuts > b]:  # the hit cell may span several pieces
+                mm = 0.5 * (end + c)
+                j = 0
+                while tree.left[j] >= 0:
+                    s = dot_o[j] < planes[j, 3] if dot_d[j] == 0 else dot_o[j] + mm * dot_d[j] < planes[j, 3]
+                    j = tree.left[j] if s else tree.right[j]
+                if j != i:
+                    break
+                end = c
+            return a, end, cells
+        if i != last:
+            cells += 1
+            last = i
+    return np.inf, np.inf, cells
+
+
+def random_rays(rng: np.random.Generator, tree: Tree, n: int):
+    """Rays of every awkward kind: oblique, axis-parallel, parallel to planes, starting on planes."""
+    grid = 1 / 16
+    o = np.round(rng.uniform(-1.6, 1.6, (n, 3)) / grid) * grid
+    kind = rng.integers(0, 4, n)
+    d = rng.normal(size=(n, 3))
+    axis = rng.integers(0, 3, n)
+    ax = kind == 1
+    d[ax] = 0
+    d[ax, axis[ax]] = rng.choice([-1.0, 1.0], ax.sum())
+    q = kind == 2
+    d[q] = rng.choice([-1.0, -0.5, 0.0, 0.5, 1.0], (q.sum(), 3))
+    d[q & ~d.any(1)] = [1.0, 0.0, 0.0]
+    # kind 3: the origin moved exactly onto a plane of the tree
+    branches = np.flatnonzero(tree.left >= 0)
+    for k in np.flatnonzero(kind == 3):
+        i = rng.choice(branches)
+        nrm = tree.normal[i].astype(np.float64)
+        a = int(np.argmax(np.abs(nrm)))
+        rest = sum(nrm[b] * o[k, b] for b in range(3) if b != a)
+        o[k, a] = (np.float64(tree.offset[i]) - rest) / nrm[a]
+        if rng.random() < 0.5:
+            d[k] = 0
+            d[k, rng.integers(0, 3)] = rng.choice([-1.0, 1.0])
+    return o, d, kind
+
+
+# -- the ray caster --------------------------------------------------------------------------------
+@pytest.mark.parametrize("quantized", [False, True])
+def test_ray_caster_matches_a_slow_reference(quantized):
+    rng = np.random.default_rng(1 + quantized)
+    for _ in range(4):
+        tree = random_tree(rng, 40, quantized)
+        o, d, _ = random_rays(rng, tree, 400)
+        hits = raycast(tree, o, d)
+        for k in range(len(o)):
+            t, _, cells = reference_cast(tree, o[k], d[k])
+            if np.isinf(t):
+                assert np.isinf(hits.t[k])
+            else:
+                assert hits.t[k] == pytest.approx(t, rel=1e-12, abs=1e-12)
+            assert hits.cells[k] == cells
+
+
+@pytest.mark.parametrize("quantized", [False, True])
+def test_ray_caster_agrees_with_contains(quantized):
+    """Just before the hit the tree is empty, just after it is full."""
+    rng = np.random.default_rng(10 + quantized)
+    checked = 0
+    for _ in range(4):
+        tree = random_tree(rng, 60, quantized)
+        o, d, kind = random_rays(rng, tree, 500)
+        # a point off the ray's exact line could round to the other side of a plane the ray lies in
+        exact = (np.count_nonzero(d, axis=1) == 1) | (kind == 0)
+        hits = raycast(tree, o, d)
+        for k in np.flatnonzero(hits.hit & exact):
+            t, end, _ = reference_cast(tree, o[k], d[k])
+            eps = min(1e-7, 0.25 * (end - t))
+            if eps < 1e-12:
+                continue
+            after = o[k] + (hits.t[k] + eps) * d[k]
+            assert tree.contains(after[None])[0]
+            if hits.t[k] > 0:
+                before = o[k] + (hits.t[k] - eps) * d[k]
+                assert not tree.contains(before[None])[0]
+            checked += 1
+        missed = ~hits.hit & exact
+        samples = o[missed] + rng.uniform(0, 4, (missed.sum(), 1)) * d[missed]
+        assert not tree.contains(samples).any()
+    assert checked > 300
+
+
+def test_origins_on_a_plane_enter_the_cell_the_ray_goes_into():
+    tree = box_tree([-0.5, -0.5, -0.5], [0.5, 0.5, 0.5])
+    # on the face x = 0.5, going in: hits at t = 0 with the face's plane as normal
+    hits = raycast(tree, np.array([[0.5, 0.0, 0.0]]), np.array([[-1.0, 0.0, 0.0]]))
+    assert hits.t[0] == 0 and np.allclose(hits.normal[0], [1, 0, 0])
+    # on the same face, going out: never hits
+    hits = raycast(tree, np.array([[0.5, 0.0, 0.0]]), np.array([[1.0, 0.0, 0.0]]))
+    assert np.isinf(hits.t[0])
+    # on x = -0.5, going in through it
+    hits = raycast(tree, np.array([[-0.5, 0.2, 0.1]]), np.array([[1.0, 0.0, 0.0]]))
+    assert hits.t[0] == 0 and np.allclose(hits.normal[0], [-1, 0, 0])
+
+
+def test_rays_parallel_to_a_face_stay_on_their_side():
+    tree = box_tree([-0.5, -0.5, -0.5], [0.5, 0.5, 0.5])  # closed: its faces are inside
+    o = np.array([[-0.9, 0.5, 0.0], [-0.9, 0.50000001, 0.0], [-0.9, -0.5, 0.0], [-0.9, -0.50000001, 0.0]])
+    d = np.array([[1.0, 0.0, 0.0]] * 4)
+    hits = raycast(tree, o, d)
+    assert hits.t[0] == pytest.approx(0.4) and hits.t[2] == pytest.approx(0.4)
+    assert np.isinf(hits.t[1]) and np.isinf(hits.t[3])
+    assert np.array_equal(tree.contains(o + 0.5 * d), [True, False, True, False])
+
+
+def test_box_hits_are_analytic():
+    rng = np.random.default_rng(3)
+    lo, hi = np.array([-0.5, -0.25, -0.125]), np.array([0.75, 0.5, 0.25])
+    tree = box_tree(lo, hi)
+    o = rng.uniform(-3, 3, (2000, 3))
+    d = rng.normal(size=(2000, 3))
+    hits = raycast(tree, o, d)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ta, tb = (lo - o) / d, (hi - o) / d
+    t0 = np.maximum(np.minimum(ta, tb).max(1), 0)
+    t1 = np.maximum(ta, tb).min(1)
+    expect = np.where(t0 < t1, t0, np.inf)
+    assert np.array_equal(np.isinf(expect), np.isinf(hits.t))
+    assert np.allclose(hits.t[hits.hit], expect[hits.hit], rtol=1e-9, atol=1e-9)
+    axis = np.argmin(np.abs(o + hits.t[:, None] * d - np.where(d > 0, lo, hi)), axis=1)
+    inside = np.all((o > lo) & (o < hi), axis=1)
+    sel = hits.hit & ~inside
+    expect_n = np.zeros((len(o), 3))
+    expect_n[np.arange(len(o)), axis] = -np.sign(d[np.arange(len(o)), axis])
+    assert np.allclose(hits.normal[sel], expect_n[sel])
+    assert np.allclose(hits.normal[inside], -d[inside] / np.linalg.norm(d[inside], axis=1, keepdims=True))
+
+
+def test_tree_is_empty_outside_its_bounds():
+    tree = box_tree([-2, -2, -2], [2, 2, 2], bounds=UNIT_BOX)  # the box is cut by the bounds
+    hits = raycast(tree, np.array([[-3.0, 0.0, 0.0], [0.0, 0.0, 5.0]]), np.array([[1.0, 0, 0], [0, 0, -2.0]]))
+    assert np.allclose(hits.t, [2.0, 2.0])
+    assert np.allclose(hits.normal, [[-1, 0, 0], [0, 0, 1]])
+
+
+def test_sphere_hits_lie_on_the_tangent_planes():
+    tree = sphere_tree(0.5, 200)
+    rng = np.random.default_rng(4)
+    o = rng.normal(size=(3000, 3))
+    o *= 2.5 / np.linalg.norm(o, axis=1, keepdims=True)
+    d = rng.uniform(-0.3, 0.3, (3000, 3)) - o
+    hits = raycast(tree, o, d)
+    p = o[hits.hit] + hits.t[hits.hit, None] * d[hits.hit]
+    n = hits.normal[hits.hit]
+    assert np.allclose(np.linalg.norm(n, axis=1), 1)
+    assert np.all(np.einsum("ij,ij->i", n, d[hits.hit]) < 0)
+    # the hit point is on the tangent plane whose (outward, so camera-facing) normal is reported
+    assert np.allclose(np.einsum("ij,ij->i", n, p), 0.5, atol=1e-6)
+    r = np.linalg.norm(p, axis=1)
+    assert np.all((r > 0.5 - 1e-6) & (r < 0.5 / np.cos(0.2)))
+
+
+def test_bad_rays_miss_and_bad_shapes_are_rejected():
+    from shapetree.errors import UsageError
+
+    tree = box_tree([-0.5] * 3, [0.5] * 3)
+    o = np.array([[np.nan, 0, 0], [-2, 0, 0], [-2, 0, 0], [0, 0, 0]])
+    d = np.array([[1.0, 0, 0], [np.inf, 0, 0], [0, 0, 0], [0, 0, 0]])
+    hits = raycast(tree, o, d)
+    assert np.isinf(hits.t[:3]).all() and hits.t[3] == 0
+    with pytest.raises(UsageError):
+        raycast(tree, np.zeros((2, 3)), np.zeros((3, 3)))
+
+
+def test_tree_raycast_delegates():
+    tree = box_tree([-0.5] * 3, [0.5] * 3)
+    hits = tree.raycast(np.array([[-2.0, 0, 0]]), np.array([[1.0, 0, 0]]))
+    assert hits.t[0] == pytest.approx(1.5)
