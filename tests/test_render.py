@@ -288,3 +288,141 @@ def test_tree_raycast_delegates():
     tree = box_tree([-0.5] * 3, [0.5] * 3)
     hits = tree.raycast(np.array([[-2.0, 0, 0]]), np.array([[1.0, 0, 0]]))
     assert hits.t[0] == pytest.approx(1.5)
+
+
+# -- cameras, shading, heatmap -------------------------------------------------------------------
+def test_perspective_camera_looks_at_its_target():
+    from shapetree.render import Camera
+
+    cam = Camera(np.array([0.0, 0.0, 5.0]), np.zeros(3), np.array([0.0, 1.0, 0.0]), fov=40)
+    _, d = cam.rays(5, 3)
+    assert np.allclose(np.linalg.norm(d, axis=1), 1)
+    assert np.allclose(d[7], [0, 0, -1])  # the centre pixel of 5x3
+    top = d[2]  # middle column, top row: a third of the half field of view up (pixel centre)
+    assert np.degrees(np.arctan2(top[1], -top[2])) == pytest.approx(
+        np.degrees(np.arctan(np.tan(np.radians(20)) * 2 / 3)))
+    assert d[0, 0] < 0 and d[0, 1] > 0  # the first pixel is top-left
+
+
+def test_orthographic_rays_are_parallel():
+    from shapetree.render import orbit_camera
+
+    cam = orbit_camera(UNIT_BOX, 0, 0, orthographic=True)
+    o, d = cam.rays(8, 8)
+    assert np.allclose(d, [0, 0, -1])
+    assert np.ptp(o[:, 0]) == pytest.approx(cam.ortho_height * 7 / 8)
+
+
+def test_rendered_box_matches_its_analytic_silhouette_and_shade():
+    from shapetree.render import Camera, camera_light, render, shade
+
+    lo, hi = np.array([-0.5, -0.25, -0.3]), np.array([0.25, 0.5, 0.3])
+    tree = box_tree(lo, hi)
+    cam = Camera(np.array([0.0, 0.0, 3.0]), np.zeros(3), np.array([0.0, 1.0, 0.0]), ortho_height=2.0)
+    img = render(tree, cam, (64, 48))
+    assert img.shape == (48, 64, 4)
+    o, _ = cam.rays(64, 48)
+    inside = ((o[:, 0] > lo[0]) & (o[:, 0] < hi[0]) & (o[:, 1] > lo[1]) & (o[:, 1] < hi[1])).reshape(48, 64)
+    assert np.array_equal(img[..., 3] == 255, inside)
+    assert np.all(img[..., 3][~inside] == 0)
+    expect = shade(np.array([[0.0, 0.0, 1.0]]), np.array([[0.0, 0.0, -1.0]]), np.array([True]),
+                   camera_light(cam))[0]
+    assert np.all(img[inside] == expect)
+
+
+def test_rendered_sphere_matches_an_analytic_sphere():
+    from shapetree.render import orbit_camera, render
+
+    tree = sphere_tree(0.6, 400)
+    cam = orbit_camera(UNIT_BOX, 20, 30, fov=35)
+    img = render(tree, cam, (96, 96))
+    o, d = cam.rays(96, 96)
+    # distance from the sphere's centre to each pixel's ray
+    closest = np.linalg.norm(o - np.einsum("ij,ij->i", o, d)[:, None] * d, axis=1).reshape(96, 96)
+    mask = img[..., 3] == 255
+    assert mask[closest < 0.6 * 0.97].all()
+    assert not mask[closest > 0.6 * 1.06].any()
+    # where the ray meets the sphere head-on, the shade is the one of a normal facing the ray
+    centre = img[48, 48, :3].astype(int)
+    assert np.abs(img[closest < 0.05][:, :3].astype(int) - centre).max() <= 12
+
+
+@pytest.mark.parametrize("quantized", [False, True])
+def test_heatmap_counts_match_a_slow_reference(quantized):
+    from shapetree.render import cost_image, orbit_camera
+
+    rng = np.random.default_rng(20 + quantized)
+    tree = random_tree(rng, 50, quantized)
+    cam = orbit_camera(UNIT_BOX, 10, 25, margin=0.8, orthographic=quantized)
+    cost = cost_image(tree, cam, (20, 16))
+    o, d = cam.rays(20, 16)
+    expect = []
+    for k in range(len(o)):
+        t, _, cells = reference_cast(tree, o[k], d[k])
+        expect.append(cells + np.isfinite(t))
+    assert np.array_equal(cost.ravel(), expect)
+
+
+def test_heatmap_has_a_legend_and_the_cost_colours():
+    from matplotlib import colormaps
+
+    from shapetree.render import heatmap_image
+
+    cost = np.tile(np.arange(100), (80, 1))[:, ::-1]  # high cost on the left
+    img = heatmap_image(cost)
+    assert img.shape == (80, 100, 4) and np.all(img[..., 3] == 255)
+    lut = (colormaps["inferno"](np.linspace(0, 1, 256)) * 255).round().astype(np.uint8)
+    assert np.array_equal(img[40, 0], lut[255])
+    assert not np.array_equal(img[40, 95], lut[round(4 / 99 * 255)])  # the legend covers it
+
+
+def test_normal_trees_replace_the_plane_normals():
+    from shapetree.render import orbit_camera, render
+    from shapetree.tree import NORMALS
+
+    tree = box_tree([-0.5] * 3, [0.5] * 3)
+    cam = orbit_camera(UNIT_BOX, 30, 20)
+    # a one-leaf normal map that says "up" everywhere: the whole box gets one colour
+    up = Tree(np.zeros((1, 3)), np.zeros(1), [-1], [-1], np.array([[0.0, 2.0, 0.0]]), UNIT_BOX, kind=NORMALS)
+    flat = render(tree, cam, (40, 40))
+    mapped = render(tree, cam, (40, 40), normal_trees=[up])
+    assert np.array_equal(flat[..., 3], mapped[..., 3])
+    visible = mapped[..., 3] == 255
+    assert len(np.unique(mapped[visible].reshape(-1, 4), axis=0)) == 1
+    assert len(np.unique(flat[visible].reshape(-1, 4), axis=0)) == 3
+
+
+# -- files -------------------------------------------------------------------------------------------
+def test_png_is_written_with_a_transparent_background(tmp_path):
+    import imageio.v3 as iio
+
+    from shapetree.render import render, write_frames
+
+    img = render(box_tree([-0.5] * 3, [0.5] * 3), size=(32, 24))
+    write_frames(tmp_path / "a.png", [img])
+    back = iio.imread(tmp_path / "a.png")
+    assert np.array_equal(back, img)
+    assert (back[..., 3] == 0).any() and (back[..., 3] == 255).any()
+    assert [p.name for p in tmp_path.iterdir()] == ["a.png"]
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".mp4"])
+def test_turntables_have_the_requested_frame_count(tmp_path, suffix):
+    import imageio.v3 as iio
+
+    from shapetree.render import turntable, write_frames
+
+    frames = turntable(box_tree([-0.6, -0.2, -0.4], [0.5, 0.3, 0.1]), 7, (34, 27))
+    write_frames(tmp_path / f"t{suffix}", frames, fps=10)
+    back = iio.imread(tmp_path / f"t{suffix}", index=None)
+    assert back.shape[0] == 7
+    assert back.shape[1:3] == ((27, 34) if suffix == ".gif" else (28, 34))
+
+
+def test_lod_frames_are_labelled():
+    from shapetree.render import lod_animation
+
+    trees = [box_tree([-0.5] * 3, [0.5] * 3), sphere_tree(0.7, 30)]
+    frames = lod_animation(trees, (48, 48))
+    assert len(frames) == 2 and all(f.shape == (48, 48, 4) for f in frames)
+    assert (frames[0][:14, :40, 3] > 0).any()  # the label is drawn on the transparent corner

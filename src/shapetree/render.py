@@ -13,7 +13,10 @@ A hit is the first point where the ray enters an inside cell along a segment of 
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numba as nb
 import numpy as np
@@ -230,3 +233,323 @@ def raycast(tree: Tree, origins: np.ndarray, directions: np.ndarray) -> RayHits:
         max(tree.depth, 1), o, d,
     )
     return RayHits(t, _hit_normals(planes, t, src, d), cells)
+
+
+# -- cameras -----------------------------------------------------------------------------------------
+@dataclass
+class Camera:
+    """A pinhole (perspective) or orthographic camera looking from ``eye`` at ``target``.
+
+    fov: vertical field of view in degrees (perspective); ortho_height: height of the view in
+    world units (orthographic, used when set). Pixel rows go from the top of the image down.
+    """
+
+    eye: np.ndarray
+    target: np.ndarray
+    up: np.ndarray
+    fov: float = 30.0
+    ortho_height: float | None = None
+
+    def basis(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Unit (right, up, forward) vectors of the image plane."""
+        forward = np.asarray(self.target, np.float64) - np.asarray(self.eye, np.float64)
+        norm = np.linalg.norm(forward)
+        if not norm > 0:
+            raise UsageError("camera eye and target coincide")
+        forward /= norm
+        right = np.cross(forward, np.asarray(self.up, np.float64))
+        if np.linalg.norm(right) < 1e-9:  # looking along up: any perpendicular will do
+            right = np.cross(forward, np.roll(np.asarray(self.up, np.float64), 1))
+        right /= np.linalg.norm(right)
+        return right, np.cross(right, forward), forward
+
+    def rays(self, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+        """Origins and unit directions of every pixel's ray, row-major: two (h*w, 3) float64."""
+        right, up, forward = self.basis()
+        s = 1.0 / max(width, height)
+        # pixel centres in units of the longer image side, centred at 0
+        x = ((np.arange(width) + 0.5) - width / 2) * s * 2
+        y = (height / 2 - (np.arange(height) + 0.5)) * s * 2
+        aspect = max(width, height) / height  # the field of view spans the image height
+        xx, yy = np.meshgrid(x * aspect, y * aspect)
+        xx = xx.reshape(-1, 1)
+        yy = yy.reshape(-1, 1)
+        eye = np.asarray(self.eye, np.float64)
+        if self.ortho_height is not None:
+            half = self.ortho_height / 2
+            origins = eye + half * (xx * right + yy * up)
+            directions = np.broadcast_to(forward, origins.shape).copy()
+        else:
+            half = np.tan(np.radians(self.fov) / 2)
+            directions = forward + half * (xx * right + yy * up)
+            directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+            origins = np.broadcast_to(eye, directions.shape).copy()
+        return origins, directions
+
+
+_UP_AXES = {"x": 0, "y": 1, "z": 2}
+
+
+def orbit_camera(bounds: np.ndarray, azimuth: float = 30.0, elevation: float = 20.0, *,
+                 up: str = "y", fov: float = 30.0, orthographic: bool = False,
+                 margin: float = 1.0) -> Camera:
+    """A camera on a sphere around ``bounds`` ((2, 3) box) that frames the box's bounding sphere.
+
+    azimuth: degrees around the ``up`` axis ("x", "y" or "z"); elevation: degrees above the
+    plane perpendicular to it. At azimuth 0 and elevation 0 the camera looks along the
+    axis after ``up`` (y-up: from +z).
+    """
+    if up not in _UP_AXES:
+        raise UsageError(f"up must be one of x, y, z, got {up!r}")
+    if not 0 < fov < 180:
+        raise UsageError(f"field of view must be in (0, 180) degrees, got {fov}")
+    b = np.asarray(bounds, np.float64).reshape(2, 3)
+    center = b.mean(0)
+    radius = max(0.5 * float(np.linalg.norm(b[1] - b[0])), 1e-12) * margin
+    ua = _UP_AXES[up]
+    u_vec = np.zeros(3)
+    u_vec[ua] = 1.0
+    front = np.zeros(3)
+    front[(ua + 1) % 3] = 1.0
+    side = np.cross(u_vec, front)
+    az, el = np.radians(azimuth), np.radians(elevation)
+    direction = np.cos(el) * (np.cos(az) * front + np.sin(az) * side) + np.sin(el) * u_vec
+    if orthographic:
+        return Camera(center + 3 * radius * direction, center, u_vec, fov, ortho_height=2 * radius)
+    distance = radius / np.sin(np.radians(fov) / 2)
+    return Camera(center + distance * direction, center, u_vec, fov)
+
+
+# -- shading -----------------------------------------------------------------------------------------
+BASE_COLOR = (0.80, 0.72, 0.62)
+
+
+def shade(normals: np.ndarray, directions: np.ndarray, hit: np.ndarray, light: np.ndarray | None = None,
+          *, color: tuple[float, float, float] = BASE_COLOR, ambient: float = 0.12,
+          diffuse: float = 0.78, specular: float = 0.22, shininess: float = 40.0,
+          gamma: float = 2.2) -> np.ndarray:
+    """Blinn-Phong shading under one light: (n, 4) uint8 RGBA, transparent where ``hit`` is False.
+
+    normals: (n, 3) unit surface normals (each is turned to face its ray), directions: (n, 3) view
+    rays, light: (3,) unit direction towards the light (default: from the eye, a headlight).
+    Light is added in linear space and gamma-encoded.
+    """
+    v = -directions / np.linalg.norm(directions, axis=1, keepdims=True)
+    n = normals * np.where(np.einsum("ij,ij->i", normals, v) < 0, -1.0, 1.0)[:, None]
+    lv = v if light is None else np.broadcast_to(np.asarray(light, np.float64), v.shape)
+    half = lv + v
+    half /= np.maximum(np.linalg.norm(half, axis=1, keepdims=True), 1e-300)
+    cos_l = np.clip(np.einsum("ij,ij->i", n, lv), 0.0, 1.0)
+    cos_h = np.clip(np.einsum("ij,ij->i", n, half), 0.0, 1.0)
+    linear = (ambient + diffuse * cos_l)[:, None] * np.asarray(color)[None]
+    linear += (specular * cos_h**shininess * (cos_l > 0))[:, None]
+    rgb = np.clip(linear, 0.0, 1.0) ** (1.0 / gamma)
+    out = np.zeros((len(v), 4), np.uint8)
+    out[hit, :3] = np.round(rgb[hit] * 255).astype(np.uint8)
+    out[hit, 3] = 255
+    return out
+
+
+def camera_light(camera: Camera) -> np.ndarray:
+    """A headlight mounted a little above and left of the eye: (3,) unit vector towards it."""
+    right, up, forward = camera.basis()
+    light = -forward + 0.45 * up - 0.3 * right
+    return light / np.linalg.norm(light)
+
+
+def predict_normals(normal_trees: list[Tree], points: np.ndarray) -> np.ndarray:
+    """Sum of the normal-map trees' predictions, normalised: (n, 3) float64 (zero where undefined)."""
+    acc = np.zeros((len(points), 3))
+    for t in normal_trees:
+        acc += t.predict(points)
+    length = np.linalg.norm(acc, axis=1, keepdims=True)
+    return np.divide(acc, length, out=np.zeros_like(acc), where=length > 0)
+
+
+def _check_size(size: tuple[int, int]) -> tuple[int, int]:
+    w, h = (int(v) for v in size)
+    if not (1 <= w <= 16384 and 1 <= h <= 16384):
+        raise UsageError(f"image size must be within 1..16384 pixels, got {w}x{h}")
+    return w, h
+
+
+def render(tree: Tree, camera: Camera | None = None, size: tuple[int, int] = (512, 512), *,
+           normal_trees: list[Tree] | None = None, heatmap: bool = False, **orbit) -> np.ndarray:
+    """Render an occupancy tree: (h, w, 4) uint8 RGBA image, transparent background.
+
+    camera: defaults to ``orbit_camera(tree.bounds, **orbit)``; normal_trees: a normal map used in
+    place of the flat plane normals; heatmap: colour every pixel by the cells its ray crossed,
+    with a legend, instead of shading.
+    """
+    w, h = _check_size(size)
+    cam = camera if camera is not None else orbit_camera(tree.bounds, **orbit)
+    origins, directions = cam.rays(w, h)
+    hits = raycast(tree, origins, directions)
+    if heatmap:
+        return heatmap_image(hits.cells.reshape(h, w) + hits.hit.reshape(h, w))
+    normals = hits.normal
+    if normal_trees:
+        hit = hits.hit
+        points = origins[hit] + hits.t[hit, None] * directions[hit]
+        predicted = predict_normals(normal_trees, points)
+        ok = np.linalg.norm(predicted, axis=1) > 0
+        normals = normals.copy()
+        normals[np.flatnonzero(hit)[ok]] = predicted[ok]
+    return shade(normals, directions, hits.hit, camera_light(cam)).reshape(h, w, 4)
+
+
+def cost_image(tree: Tree, camera: Camera, size: tuple[int, int]) -> np.ndarray:
+    """(h, w) int64 cells visited per pixel's ray: those crossed, plus the hit cell on a hit."""
+    w, h = _check_size(size)
+    origins, directions = camera.rays(w, h)
+    hits = raycast(tree, origins, directions)
+    return (hits.cells + hits.hit).reshape(h, w)
+
+
+def heatmap_image(cost: np.ndarray, cmap: str = "inferno") -> np.ndarray:
+    """Colour a (h, w) cost image, with a labelled colour bar on the right: (h, w, 4) uint8."""
+    from matplotlib import colormaps
+
+    vmax = max(int(cost.max()), 1)
+    lut = (colormaps[cmap](np.linspace(0, 1, 256)) * 255).round().astype(np.uint8)
+    img = lut[np.clip(np.round(cost / vmax * 255), 0, 255).astype(np.int64)]
+    img[..., 3] = 255
+    _draw_legend(img, lut, vmax)
+    return img
+
+
+def _draw_legend(img: np.ndarray, lut: np.ndarray, vmax: int) -> None:
+    """Draw a vertical colour bar labelled 0..vmax ("cells per ray") into the image's right edge."""
+    from PIL import Image, ImageDraw
+
+    h, w = img.shape[:2]
+    if h < 48 or w < 64:
+        return
+    bar_w = max(6, w // 48)
+    top, bottom = h // 8, h - h // 8
+    x0 = w - bar_w - max(4, w // 64)
+    rows = np.linspace(255, 0, bottom - top).round().astype(np.int64)
+    img[top:bottom, x0 : x0 + bar_w] = lut[rows][:, None]
+    pil = Image.fromarray(img)
+    draw = ImageDraw.Draw(pil)
+    white = (255, 255, 255, 255)
+    draw.rectangle([x0 - 1, top - 1, x0 + bar_w, bottom], outline=white)
+    for frac in (0.0, 0.5, 1.0):
+        y = bottom - frac * (bottom - top)
+        label = f"{frac * vmax:.0f}" if frac in (0.0, 1.0) else f"{frac * vmax:.1f}"
+        tw = draw.textlength(label)
+        draw.text((x0 - tw - 4, y - 6), label, fill=white)
+    title = "cells/ray"
+    draw.text((max(0, w - draw.textlength(title) - 4), max(0, top - 16)), title, fill=white)
+    img[:] = np.asarray(pil)
+
+
+# -- the source mesh, through Embree (the reference renders compare against) -------------------------
+def mesh_raycast(mesh, origins: np.ndarray, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First hits of rays on a triangle mesh with Embree: ``t`` (n,) float64 (``inf`` on a
+    miss) and the face hit (n,) int64 (-1 on a miss). Embree works in float32."""
+    from embreex import mesh_construction, rtcore_scene
+
+    from .mesh import as_mesh
+
+    m = as_mesh(mesh)
+    o, d = _as_rays(origins, directions)
+    scene = rtcore_scene.EmbreeScene()
+    mesh_construction.TriangleMesh(scene, np.ascontiguousarray(m.vertices[m.faces], np.float32))
+    res = scene.run(o.astype(np.float32), d.astype(np.float32), output=1)
+    face = np.asarray(res["primID"], np.int64)
+    face[face >= len(m.faces)] = -1
+    t = np.where(face >= 0, np.asarray(res["tfar"], np.float64), np.inf)
+    return t, face
+
+
+def render_mesh(mesh, camera: Camera, size: tuple[int, int] = (512, 512)) -> np.ndarray:
+    """The mesh rendered with Embree, flat-shaded like ``render``: (h, w, 4) uint8 RGBA."""
+    from .mesh import as_mesh
+
+    m = as_mesh(mesh)
+    w, h = _check_size(size)
+    origins, directions = camera.rays(w, h)
+    t, face = mesh_raycast(m, origins, directions)
+    normals = m.face_normals()[np.maximum(face, 0)]
+    return shade(normals, directions, np.isfinite(t), camera_light(camera)).reshape(h, w, 4)
+
+
+# -- animations and files ----------------------------------------------------------------------------
+def turntable(tree: Tree, frames: int = 36, size: tuple[int, int] = (512, 512), *,
+              azimuth: float = 30.0, elevation: float = 20.0, normal_trees: list[Tree] | None = None,
+              heatmap: bool = False, **orbit) -> list[np.ndarray]:
+    """``frames`` RGBA images of one full turn around the up axis, starting at ``azimuth``."""
+    if frames < 1:
+        raise UsageError(f"frames must be at least 1, got {frames}")
+    return [
+        render(tree, size=size, normal_trees=normal_trees, heatmap=heatmap,
+               azimuth=azimuth + 360.0 * k / frames, elevation=elevation, **orbit)
+        for k in range(frames)
+    ]
+
+
+def label_image(img: np.ndarray, text: str) -> np.ndarray:
+    """A copy of an RGBA image with ``text`` written in its top-left corner (dark, opaque)."""
+    from PIL import Image, ImageDraw
+
+    pil = Image.fromarray(np.ascontiguousarray(img))
+    ImageDraw.Draw(pil).text((6, 4), text, fill=(20, 20, 20, 255))
+    return np.asarray(pil).copy()
+
+
+def lod_animation(trees: list[Tree], size: tuple[int, int] = (512, 512), *, azimuth: float = 30.0,
+                  elevation: float = 20.0, **orbit) -> list[np.ndarray]:
+    """One labelled frame per tree (e.g. one shape at growing leaf budgets), all framed alike
+    from the first tree's bounds."""
+    if not trees:
+        raise UsageError("no trees to animate")
+    cam = orbit_camera(trees[0].bounds, azimuth, elevation, **orbit)
+    return [label_image(render(t, cam, size), f"{t.n_leaves} leaves") for t in trees]
+
+
+def flatten(img: np.ndarray, background: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:
+    """RGBA over an opaque background: (h, w, 3) uint8."""
+    a = img[..., 3:4].astype(np.float64) / 255
+    rgb = img[..., :3] * a + np.asarray(background, np.float64) * (1 - a)
+    return np.round(rgb).astype(np.uint8)
+
+
+IMAGE_SUFFIXES = (".png", ".gif", ".mp4")
+
+
+def write_frames(path: str | Path, frames: list[np.ndarray], fps: float = 20.0) -> None:
+    """Write RGBA frames as a PNG (one frame, transparent), a looping GIF or an H.264 MP4 (on white),
+    atomically: into a temp file beside ``path``, then renamed."""
+    import imageio.v3 as iio
+
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise UsageError(f"{p}: output must end with {', '.join(IMAGE_SUFFIXES)}")
+    if not frames:
+        raise UsageError("no frames to write")
+    if suffix == ".png" and len(frames) != 1:
+        raise UsageError(f"{p}: a PNG holds one frame, got {len(frames)} (write a .gif or .mp4)")
+    directory = p.parent if str(p.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=suffix, dir=directory)
+    os.close(fd)
+    try:
+        if suffix == ".png":
+            iio.imwrite(tmp, frames[0], extension=".png")
+        elif suffix == ".gif":
+            # identical consecutive frames are merged by the GIF encoder (their time adds up)
+            iio.imwrite(tmp, np.stack([flatten(f) for f in frames]), extension=".gif",
+                        duration=round(1000 / fps), loop=0)
+        else:
+            rgb = np.stack([flatten(f) for f in frames])
+            h, w = rgb.shape[1:3]
+            # H.264 in yuv420p needs even sizes: pad with background, never resize
+            rgb = np.pad(rgb, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), constant_values=255)
+            iio.imwrite(tmp, rgb, extension=".mp4", fps=fps, codec="libx264", macro_block_size=1,
+                        quality=8, ffmpeg_log_level="error")
+        os.replace(tmp, p)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
