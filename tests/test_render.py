@@ -426,3 +426,50 @@ def test_lod_frames_are_labelled():
     frames = lod_animation(trees, (48, 48))
     assert len(frames) == 2 and all(f.shape == (48, 48, 4) for f in frames)
     assert (frames[0][:14, :40, 3] > 0).any()  # the label is drawn on the transparent corner
+
+
+# -- the command line --------------------------------------------------------------------------------
+@pytest.fixture
+def box_file(tmp_path):
+    path = tmp_path / "box.stree"
+    box_tree([-0.5, -0.4, -0.3], [0.5, 0.3, 0.2]).save(path)
+    return path
+
+
+def _run(*args):
+    from click.testing import CliRunner
+
+    from shapetree.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_cli_renders_a_png_and_a_gif(box_file, tmp_path):
+    import imageio.v3 as iio
+
+    r = _run("render", box_file, "-o", tmp_path / "a.png", "--size", 40, 30, "--azimuth", 45)
+    assert r.exit_code == 0, r.output
+    assert iio.imread(tmp_path / "a.png").shape == (30, 40, 4)
+    r = _run("render", box_file, "-o", tmp_path / "a.gif", "--size", 40, 30, "--frames", 4, "--heatmap")
+    assert r.exit_code == 0, r.output
+    assert iio.imread(tmp_path / "a.gif", index=None).shape == (4, 30, 40, 3)
+
+
+@pytest.mark.parametrize("args", [
+    ["--frames", "3"],  # a PNG holds one frame
+    ["--normals", "{box}"],  # an occupancy tree is not a normal map
+    ["--size", "0", "10"],
+])
+def test_cli_render_errors_are_one_line_and_write_nothing(box_file, tmp_path, args):
+    args = [a.format(box=box_file) for a in args]
+    r = _run("render", box_file, "-o", tmp_path / "out.png", *args)
+    assert r.exit_code != 0
+    assert "Traceback" not in r.output
+    assert not (tmp_path / "out.png").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["box.stree"]
+
+
+def test_cli_render_rejects_a_missing_tree(tmp_path):
+    r = _run("render", tmp_path / "missing.stree", "-o", tmp_path / "out.png")
+    assert r.exit_code == 1
+    assert r.output.strip().count("\n") == 0 and "no such file" in r.output

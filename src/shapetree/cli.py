@@ -141,3 +141,58 @@ def import_treed(input: str, output: str, kind: str, bounds_from: str | None) ->
         f"wrote {out}: {len(trees)} {kind} tree{'s' if len(trees) > 1 else ''}, {leaves} leaves, "
         f"depth {max(t.depth for t in trees)}, {out.stat().st_size} bytes"
     )
+
+
+@main.command()
+@click.argument("tree", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, help="Output image: .png (one view), .gif or .mp4 (a turntable).")
+@click.option("--normals", "normals", type=click.Path(dir_okay=False), default=None,
+              help="A normal-map .stree (from `shapetree normals`) used for shading.")
+@click.option("--size", nargs=2, type=click.IntRange(1, 8192), default=(512, 512), show_default=True,
+              metavar="W H", help="Image size in pixels.")
+@click.option("--frames", type=click.IntRange(1, 3600), default=None,
+              help="Turntable frames (.gif/.mp4; default 36).")
+@click.option("--fps", type=click.FloatRange(0.1, 120), default=20.0, show_default=True,
+              help="Frames per second of a turntable.")
+@click.option("--azimuth", type=float, default=30.0, show_default=True,
+              help="Degrees around the up axis (a turntable's first frame).")
+@click.option("--elevation", type=click.FloatRange(-90, 90), default=20.0, show_default=True,
+              help="Degrees above the horizon.")
+@click.option("--up", type=click.Choice(["x", "y", "z"]), default="y", show_default=True,
+              help="The model's up axis.")
+@click.option("--fov", type=click.FloatRange(1, 150), default=30.0, show_default=True,
+              help="Vertical field of view in degrees.")
+@click.option("--orthographic", is_flag=True, help="Orthographic instead of perspective projection.")
+@click.option("--heatmap", is_flag=True, help="Colour pixels by the cells each ray crossed (render cost).")
+def render(tree: str, output: str, normals: str | None, size: tuple[int, int], frames: int | None,
+           fps: float, azimuth: float, elevation: float, up: str, fov: float, orthographic: bool,
+           heatmap: bool) -> None:
+    """Render an occupancy TREE by exact ray casting to a PNG, or a turntable GIF/MP4."""
+    import time
+
+    from .errors import UsageError
+    from .format import load, read_trees
+    from .render import IMAGE_SUFFIXES, turntable, write_frames
+    from .render import render as render_image
+    from .tree import NORMALS
+
+    out = _check_output(output, IMAGE_SUFFIXES)
+    still = out.suffix.lower() == ".png"
+    if still and frames not in (None, 1):
+        raise UsageError(f"{out}: a PNG holds one frame; write a .gif or .mp4 for --frames {frames}")
+    if heatmap and normals:
+        raise UsageError("--heatmap shows render cost and ignores shading: drop --normals")
+    t = load(tree)
+    normal_trees = read_trees(normals, NORMALS) if normals else None
+    orbit = {"up": up, "fov": fov, "orthographic": orthographic}
+    t0 = time.perf_counter()
+    if still:
+        images = [render_image(t, size=size, normal_trees=normal_trees, heatmap=heatmap,
+                               azimuth=azimuth, elevation=elevation, **orbit)]
+    else:
+        images = turntable(t, frames or 36, size, azimuth=azimuth, elevation=elevation,
+                           normal_trees=normal_trees, heatmap=heatmap, **orbit)
+    seconds = time.perf_counter() - t0
+    write_frames(out, images, fps=fps)
+    click.echo(f"wrote {out}: {len(images)} frame{'s' if len(images) > 1 else ''} of {size[0]}x{size[1]}, "
+               f"{seconds:.2f} s")
