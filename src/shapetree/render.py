@@ -357,15 +357,6 @@ def camera_light(camera: Camera) -> np.ndarray:
     return light / np.linalg.norm(light)
 
 
-def predict_normals(normal_trees: list[Tree], points: np.ndarray) -> np.ndarray:
-    """Sum of the normal-map trees' predictions, normalised: (n, 3) float64 (zero where undefined)."""
-    acc = np.zeros((len(points), 3))
-    for t in normal_trees:
-        acc += t.predict(points)
-    length = np.linalg.norm(acc, axis=1, keepdims=True)
-    return np.divide(acc, length, out=np.zeros_like(acc), where=length > 0)
-
-
 def _check_size(size: tuple[int, int]) -> tuple[int, int]:
     w, h = (int(v) for v in size)
     if not (1 <= w <= 16384 and 1 <= h <= 16384):
@@ -389,6 +380,8 @@ def render(tree: Tree, camera: Camera | None = None, size: tuple[int, int] = (51
         return heatmap_image(hits.cells.reshape(h, w) + hits.hit.reshape(h, w))
     normals = hits.normal
     if normal_trees:
+        from .normals import predict_normals
+
         hit = hits.hit
         points = origins[hit] + hits.t[hit, None] * directions[hit]
         predicted = predict_normals(normal_trees, points)
