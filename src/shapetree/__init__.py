@@ -16,8 +16,11 @@ __all__ = [
 __version__ = "0.1.0"
 
 
-def build(mesh_or_path, **kwargs) -> Tree:
-    """Build an occupancy tree from a mesh (see ``shapetree.build.build_tree``)."""
-    from .build import build_tree
+# Import the submodule first: importing ``shapetree.build`` binds the module to the package
+# attribute ``build``, which the function below then takes over for good.
+from . import build as _build_module  # noqa: E402
 
-    return build_tree(mesh_or_path, **kwargs)
+
+def build(mesh_or_path, **kwargs) -> Tree:
+    """Build an occupancy tree from a mesh (see ``shapetree.build.build_tree`` for settings)."""
+    return _build_module.build_tree(mesh_or_path, **kwargs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numba as nb
 import numpy as np
 
 from .errors import MeshError
@@ -46,12 +47,18 @@ class Mesh:
         return np.divide(n, length, out=np.zeros_like(n), where=length > 0)
 
     def is_closed(self) -> bool:
-        """True when every edge (after merging equal vertices) is shared by exactly two faces."""
+        """True when the surface is closed and consistently oriented: after merging equal
+        vertices, every directed edge appears once and its reverse once (winding numbers are
+        then integers, which lets labels be counted exactly by crossings)."""
         _, inverse = np.unique(self.vertices, axis=0, return_inverse=True)
         f = inverse.reshape(-1)[self.faces]
-        edges = np.sort(np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
-        _, counts = np.unique(edges, axis=0, return_counts=True)
-        return bool(np.all(counts == 2))
+        directed = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
+        key = directed[:, 0] * (len(self.vertices) + 1) + directed[:, 1]
+        rkey = directed[:, 1] * (len(self.vertices) + 1) + directed[:, 0]
+        uk, counts = np.unique(key, return_counts=True)
+        if np.any(counts != 1):
+            return False
+        return bool(np.all(np.isin(rkey, uk)))
 
 
 def as_mesh(mesh_or_path) -> Mesh:
@@ -146,3 +153,86 @@ def sample_surface(mesh: Mesh, n: int, rng: np.random.Generator) -> tuple[np.nda
     t = mesh.triangles[face]
     pts = t[:, 0] + u[:, :1] * (t[:, 1] - t[:, 0]) + u[:, 1:] * (t[:, 2] - t[:, 0])
     return pts, face
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _crossings(vertices, faces, tri_ids, a, b, tol):
+    """Signed crossings of segment a -> b with triangles (+1 entering against the outward
+    normal); ``ok`` is False when the segment passes too close to an edge, vertex or end."""
+    d0 = b[0] - a[0]
+    d1 = b[1] - a[1]
+    d2 = b[2] - a[2]
+    w = 0
+    for k in range(tri_ids.shape[0]):
+        f = tri_ids[k]
+        o0 = vertices[faces[f, 0], 0]
+        o1 = vertices[faces[f, 0], 1]
+        o2 = vertices[faces[f, 0], 2]
+        e10 = vertices[faces[f, 1], 0] - o0
+        e11 = vertices[faces[f, 1], 1] - o1
+        e12 = vertices[faces[f, 1], 2] - o2
+        e20 = vertices[faces[f, 2], 0] - o0
+        e21 = vertices[faces[f, 2], 1] - o1
+        e22 = vertices[faces[f, 2], 2] - o2
+        h0 = d1 * e22 - d2 * e21
+        h1 = d2 * e20 - d0 * e22
+        h2 = d0 * e21 - d1 * e20
+        det = e10 * h0 + e11 * h1 + e12 * h2
+        if det == 0.0:
+            continue
+        inv = 1.0 / det
+        s0 = a[0] - o0
+        s1 = a[1] - o1
+        s2 = a[2] - o2
+        u = inv * (s0 * h0 + s1 * h1 + s2 * h2)
+        if u < -tol or u > 1.0 + tol:
+            continue
+        q0 = s1 * e12 - s2 * e11
+        q1 = s2 * e10 - s0 * e12
+        q2 = s0 * e11 - s1 * e10
+        v = inv * (d0 * q0 + d1 * q1 + d2 * q2)
+        if v < -tol or u + v > 1.0 + tol:
+            continue
+        t = inv * (e20 * q0 + e21 * q1 + e22 * q2)
+        if t < -tol or t > 1.0 + tol:
+            continue
+        if u < tol or v < tol or u + v > 1.0 - tol or t < tol or t > 1.0 - tol:
+            return 0, False
+        w += 1 if det > 0 else -1
+    return w, True
+
+
+@nb.njit(cache=True, nogil=True)
+def winding_by_crossings(vertices, faces, tri_ids, ref, w_ref, points, tol):
+    """Winding numbers of ``points`` from a reference point with known winding ``w_ref``.
+
+    Counts signed crossings of each segment ``ref -> point`` with the triangles ``tri_ids``; exact
+    for a closed, consistently oriented mesh when ref and points lie in one convex cell that
+    holds no other triangle. A segment that grazes an edge or vertex is retried through an
+    intermediate point of the cell (a convex combination of ref and two points). Returns
+    ((n,) int64 winding, (n,) bool flag for points still unresolved).
+    """
+    n = points.shape[0]
+    w = np.full(n, w_ref, np.int64)
+    bad = np.zeros(n, np.bool_)
+    q = np.empty(3)
+    for j in range(n):
+        c, ok = _crossings(vertices, faces, tri_ids, ref, points[j], tol)
+        if ok:
+            w[j] += c
+            continue
+        for attempt in range(6):
+            o = points[(j + 1 + 7 * attempt) % n]
+            f = 0.15 + 0.1 * attempt
+            for a in range(3):
+                q[a] = (1.0 - 2.0 * f) * ref[a] + f * points[j, a] + f * o[a]
+            c1, ok1 = _crossings(vertices, faces, tri_ids, ref, q, tol)
+            if not ok1:
+                continue
+            c2, ok2 = _crossings(vertices, faces, tri_ids, q, points[j], tol)
+            if ok2:
+                w[j] += c1 + c2
+                ok = True
+                break
+        bad[j] = not ok
+    return w, bad

@@ -1,0 +1,505 @@
+"""Greedy growth of an oblique occupancy tree (ID3 on an unlimited stream of samples).
+
+Each frontier node keeps its convex cell (as a polytope), the pieces of the mesh surface that
+lie in the cell (triangles clipped to it) and a set of labelled samples drawn from the target
+distribution restricted to the cell: a mixture of uniform points (volume, hence IoU) and points
+near the surface (where the decisions are). Splits are scored by information gain with an exact
+scan over sorted projections, over a fixed spread of directions, the planes of surface pieces
+in the cell and perturbations of the best one. Growth is best-first by mass-weighted gain.
+A cell that holds no surface is an exact leaf. Labels come from a reference point of known
+winding number plus signed crossings with the cell's triangles (closed meshes), or libigl's fast
+winding number (open meshes, and the first levels where cells hold many triangles).
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numba as nb
+import numpy as np
+
+from . import cells, sampling
+from .errors import UsageError
+from .mesh import Mesh, as_mesh, winding_by_crossings, winding_number
+from .tree import Tree
+
+DEFAULT_MAX_LEAVES = 32768
+DEFAULT_MAX_DEPTH = 64
+
+
+# ---------------------------------------------------------------- split scoring kernels
+@nb.njit(cache=True, nogil=True)
+def _xlogx_table(n):
+    t = np.zeros(n + 1)
+    for k in range(1, n + 1):
+        t[k] = k * np.log2(k)
+    return t
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _child_entropy_sum(tab, nl, pl, nr, pr):
+    # n*H(p/n) = n log n - p log p - (n-p) log(n-p)
+    return (tab[nl] - tab[pl] - tab[nl - pl]) + (tab[nr] - tab[pr] - tab[nr - pr])
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _project(X, d0, d1, d2, out):
+    for i in range(X.shape[0]):
+        out[i] = d0 * X[i, 0] + d1 * X[i, 1] + d2 * X[i, 2]
+
+
+@nb.njit(cache=True, nogil=True)
+def _scan(proj, y, tab, pos, keys):
+    """Best entropy split along one direction: returns (child entropy sum, float32 threshold).
+
+    The label rides in the lowest mantissa bit of each projection so a plain in-place sort
+    (no argsort, no allocation) orders values and labels together; thresholds are then
+    re-checked against the exact projections of the two neighbours.
+    """
+    n = proj.shape[0]
+    bits = keys.view(np.int64)
+    for i in range(n):
+        keys[i] = proj[i]
+        bits[i] = (bits[i] & ~np.int64(1)) | np.int64(1 if y[i] else 0)
+    keys[:n].sort()
+    best = np.inf
+    thr = np.float32(np.nan)
+    nl = 0
+    pl = 0
+    for k in range(n - 1):
+        lab_i = bits[k] & 1
+        lab_j = bits[k + 1] & 1
+        nl += 1
+        pl += lab_i
+        # only a change of label can start an optimal cut (Fayyad & Irani)
+        if lab_i == lab_j:
+            continue
+        a = keys[k]
+        b = keys[k + 1]
+        if not (a < b):
+            continue
+        h = _child_entropy_sum(tab, nl, pl, n - nl, pos - pl)
+        if h < best:
+            t = np.float32(0.5 * (a + b))
+            if not (a < np.float64(t) and np.float64(t) <= b):
+                t = np.float32(b)
+                if not (a < np.float64(t)):
+                    continue
+            best = h
+            thr = t
+    return best, thr
+
+
+@nb.njit(cache=True, nogil=True)
+def _at_threshold(proj, y, thr, tab, pos):
+    n = proj.shape[0]
+    nl = 0
+    pl = 0
+    t = np.float64(thr)
+    for i in range(n):
+        if proj[i] < t:
+            nl += 1
+            if y[i]:
+                pl += 1
+    if nl == 0 or nl == n:
+        return np.inf
+    return _child_entropy_sum(tab, nl, pl, n - nl, pos - pl)
+
+
+@nb.njit(cache=True, nogil=True)
+def choose_split(X, y, dirs, offsets, n_perturb, spread, state, tab):
+    """Best plane for samples ``X`` (n, 3) with labels ``y`` (n,) bool.
+
+    ``dirs`` (c, 3) float32 candidate normals; ``offsets`` (c,) float32 with NaN where the
+    threshold is scanned, a value where the plane is fixed (a surface triangle's plane).
+    After the candidates, ``n_perturb`` random perturbations of the best normal are scanned.
+    Returns (normal (3,) float32, offset float32, information gain in bits per sample).
+    """
+    n = X.shape[0]
+    pos = 0
+    for i in range(n):
+        if y[i]:
+            pos += 1
+    best_n = np.zeros(3, np.float32)
+    best_b = np.float32(0.0)
+    if pos == 0 or pos == n:
+        return best_n, best_b, 0.0
+    parent = tab[n] - tab[pos] - tab[n - pos]
+    best = np.inf
+    proj = np.empty(n)
+    keys = np.empty(n)
+    for c in range(dirs.shape[0]):
+        d0 = np.float64(dirs[c, 0])
+        d1 = np.float64(dirs[c, 1])
+        d2 = np.float64(dirs[c, 2])
+        _project(X, d0, d1, d2, proj)
+        if np.isnan(offsets[c]):
+            h, t = _scan(proj, y, tab, pos, keys)
+        else:
+            t = offsets[c]
+            h = _at_threshold(proj, y, t, tab, pos)
+        # a fixed surface plane wins ties: it removes its triangle from both children
+        if h < best - 1e-9 or (h <= best + 1e-9 and not np.isnan(offsets[c]) and h < np.inf):
+            best = h
+            best_n[:] = dirs[c]
+            best_b = t
+    if best == np.inf:
+        return best_n, best_b, 0.0
+    cand = np.empty(3, np.float32)
+    for r in range(n_perturb):
+        scale = spread * (0.25 + 0.75 * (r % 4) / 3.0)
+        v0 = np.float64(best_n[0]) + scale * sampling.randn(state)
+        v1 = np.float64(best_n[1]) + scale * sampling.randn(state)
+        v2 = np.float64(best_n[2]) + scale * sampling.randn(state)
+        nv = np.sqrt(v0 * v0 + v1 * v1 + v2 * v2)
+        cand[0] = np.float32(v0 / nv)
+        cand[1] = np.float32(v1 / nv)
+        cand[2] = np.float32(v2 / nv)
+        _project(X, np.float64(cand[0]), np.float64(cand[1]), np.float64(cand[2]), proj)
+        h, t = _scan(proj, y, tab, pos, keys)
+        if h < best - 1e-9:
+            best = h
+            best_n[:] = cand
+            best_b = t
+    return best_n, best_b, (parent - best) / n
+
+
+@nb.njit(cache=True, nogil=True)
+def _side_of(X, normal, offset):
+    out = np.empty(X.shape[0], np.bool_)
+    for i in range(X.shape[0]):
+        d = (np.float64(normal[0]) * X[i, 0] + np.float64(normal[1]) * X[i, 1]
+             + np.float64(normal[2]) * X[i, 2])
+        out[i] = d < np.float64(offset)
+    return out
+
+
+def fixed_directions(k: int) -> np.ndarray:
+    """``k`` well-spread unit normals on a hemisphere (Fibonacci spiral) plus the three axes."""
+    i = np.arange(k) + 0.5
+    z = i / k
+    phi = np.pi * (1 + 5**0.5) * i
+    r = np.sqrt(1 - z * z)
+    d = np.stack([r * np.cos(phi), r * np.sin(phi), z], 1)
+    d = np.concatenate([np.eye(3), d])
+    return (d / np.linalg.norm(d, axis=1, keepdims=True)).astype(np.float32)
+
+
+# ---------------------------------------------------------------- nodes
+class _Node:
+    __slots__ = (
+        "id", "depth", "pn", "po", "ps", "cs", "cv", "volume", "qs", "qv", "qid", "qa",
+        "ref", "w_ref", "X", "y", "comp", "m_u", "m_s", "split", "gain", "value",
+        "left", "right", "seed",
+    )
+
+    def __init__(self):
+        self.left = -1
+        self.right = -1
+        self.split = None
+        self.gain = 0.0
+        self.value = False
+
+
+class _Builder:
+    def __init__(self, mesh: Mesh, *, max_leaves: int, max_depth: int, seed: int, samples_per_node: int,
+                 root_samples: int, surface_weight: float, sigma: float, n_directions: int,
+                 n_surface_planes: int, n_perturb: int, igl_above: int, batch: int, threads: int):
+        self.mesh = mesh
+        self.closed = mesh.is_closed()
+        self.max_leaves = max_leaves
+        self.max_depth = max_depth
+        self.seed = seed
+        self.n_node = samples_per_node
+        self.n_root = root_samples
+        self.w_s = surface_weight
+        self.lo, self.hi = mesh.bounds
+        self.scale = float(np.max(self.hi - self.lo))
+        self.sigma = sigma * self.scale
+        self.eps = 1e-7 * self.scale
+        self.min_area = 1e-14 * self.scale**2
+        self.dirs = fixed_directions(n_directions)
+        self.n_surface_planes = n_surface_planes
+        self.n_perturb = n_perturb
+        self.max_score = 4096
+        self.igl_above = igl_above
+        self.batch = batch
+        self.tab = _xlogx_table(max(root_samples, samples_per_node) * 4 + 16)
+        self.box_volume = float(np.prod(self.hi - self.lo))
+        self.tri = mesh.triangles
+        self.tri_normal = mesh.face_normals()
+        self.pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 else None
+        self.nodes: list[_Node] = []
+
+    def _map(self, fn, items):
+        if self.pool is None:
+            return [fn(x) for x in items]
+        return list(self.pool.map(fn, items))
+
+    def _node_seed(self, node_id: int) -> int:
+        return (self.seed * 0x9E3779B1 + node_id * 0x85EBCA77 + 1) % (1 << 63)
+
+    # -- labels ----------------------------------------------------------------
+    def _winding(self, points: np.ndarray) -> np.ndarray:
+        w = winding_number(self.mesh, points)
+        return np.rint(w).astype(np.int64) if self.closed else w
+
+    # -- root ----------------------------------------------------------------------
+    def _root(self) -> _Node:
+        node = _Node()
+        node.id = 0
+        node.depth = 0
+        node.seed = self._node_seed(0)
+        node.pn = np.zeros((0, 3), np.float32)
+        node.po = np.zeros(0, np.float32)
+        node.ps = np.zeros(0, np.int8)
+        node.cs, node.cv = cells.box_cell(self.lo, self.hi)
+        node.volume = self.box_volume
+        f = len(self.mesh.faces)
+        node.qs = np.arange(0, 3 * f + 1, 3, dtype=np.int64)
+        node.qv = np.ascontiguousarray(self.tri.reshape(-1, 3))
+        node.qid = np.arange(f, dtype=np.int64)
+        node.qa = self.mesh.face_areas()
+        node.m_u = 1.0
+        node.m_s = 1.0
+        state = sampling.make_state(node.seed)
+        n_s = int(round(self.n_root * self.w_s))
+        Xs, _ = sampling.near_surface(node.pn, node.po, node.ps, self.lo, self.hi, node.qs, node.qv,
+                                      node.qa, n_s, self.sigma, state, 20 * n_s)
+        Xu = self.lo + (self.hi - self.lo) * sampling.rand_array(state, 3 * (self.n_root - len(Xs))).reshape(-1, 3)
+        node.X = np.concatenate([Xs, Xu])
+        node.comp = np.concatenate([np.ones(len(Xs), np.uint8), np.zeros(len(Xu), np.uint8)])
+        node.ref = 0.5 * (self.lo + self.hi)
+        w = self._winding(np.concatenate([node.ref[None], node.X]))
+        node.w_ref = w[0]
+        node.y = w[1:] > 0.5
+        self.nodes.append(node)
+        return node
+
+    # -- splitting -------------------------------------------------------------------
+    def _children(self, node: _Node) -> tuple[_Node, _Node]:
+        nrm, off = node.split
+        kids = []
+        ls, lv, rs, rv = cells.split_cell(node.cs, node.cv, nrm, off, self.eps)
+        qparts = cells.split_pieces(node.qs, node.qv, node.qid, nrm, off, self.eps, self.min_area)
+        go_left = _side_of(node.X, nrm, off)
+        n_s = max(int(np.count_nonzero(node.comp == 1)), 1)
+        for side, (cs, cv), (qs, qv, qid, qa), mask in (
+            (0, (ls, lv), qparts[:4], go_left),
+            (1, (rs, rv), qparts[4:], ~go_left),
+        ):
+            c = _Node()
+            c.id = len(self.nodes)
+            self.nodes.append(c)
+            c.depth = node.depth + 1
+            c.seed = self._node_seed(c.id)
+            c.pn = np.concatenate([node.pn, nrm[None]])
+            c.po = np.concatenate([node.po, np.array([off], np.float32)])
+            c.ps = np.concatenate([node.ps, np.array([side], np.int8)])
+            c.cs, c.cv = cs, cv
+            c.volume = cells.cell_volume(cs, cv)
+            c.qs, c.qv, c.qid, c.qa = qs, qv, qid, qa
+            c.X = node.X[mask]
+            c.y = node.y[mask]
+            c.comp = node.comp[mask]
+            c.m_u = c.volume / self.box_volume
+            c.m_s = node.m_s * np.count_nonzero(c.comp == 1) / n_s
+            c.ref = cv.mean(0) if len(cv) else node.ref
+            kids.append(c)
+        node.left, node.right = kids[0].id, kids[1].id
+        return kids[0], kids[1]
+
+    def _sample(self, pair):
+        """Top up a child's samples and label what can be labelled by crossings."""
+        c, parent = pair
+        state = sampling.make_state(c.seed)
+        need = self.n_node - len(c.X) if len(c.qid) else 0
+        new = np.zeros((0, 3))
+        comp = np.zeros(0, np.uint8)
+        if need > 0:
+            mass_s = self.w_s * c.m_s
+            mass_u = (1 - self.w_s) * c.m_u
+            p_s = mass_s / max(mass_s + mass_u, 1e-300)
+            k_s = int(np.count_nonzero(sampling.rand_array(state, need) < p_s))
+            k_u = need - k_s
+            diam = np.linalg.norm(c.cv.max(0) - c.cv.min(0))
+            parts = []
+            if k_s and diam > 4 * self.sigma:
+                Xs, _ = sampling.near_surface(c.pn, c.po, c.ps, self.lo, self.hi, c.qs, c.qv, c.qa, k_s,
+                                              self.sigma, state, 4 * k_s)
+                parts.append(Xs)
+                k_u += k_s - len(Xs)
+                comp = np.ones(len(Xs), np.uint8)
+            elif k_s:
+                k_u += k_s
+                k_s = 0
+            if k_u:
+                Xu = sampling.hit_and_run(c.pn, c.po, c.ps, self.lo, self.hi, c.ref, k_u, state, 6, 2)
+                parts.append(Xu)
+                # uniform points in a cell smaller than sigma stand in for near-surface ones
+                cu = np.ones(len(Xu), np.uint8) if diam <= 4 * self.sigma else np.zeros(len(Xu), np.uint8)
+                cu[: max(0, len(Xu) - (need - k_s))] = 0
+                comp = np.concatenate([comp, cu])
+            new = np.concatenate(parts) if parts else new
+        pts = np.concatenate([c.ref[None], new])
+        w = np.zeros(len(pts), np.int64 if self.closed else np.float64)
+        bad = np.ones(len(pts), np.bool_)
+        if self.closed and len(parent.qid) <= self.igl_above:
+            V, F = self.mesh.vertices, self.mesh.faces
+            w0, b0 = winding_by_crossings(V, F, parent.qid, parent.ref, parent.w_ref, pts[:1], 1e-9)
+            if not b0[0]:
+                w[0], bad[0] = w0[0], False
+                if len(new):
+                    w[1:], bad[1:] = winding_by_crossings(V, F, c.qid, c.ref, w0[0], new, 1e-9)
+        return new, comp, pts, w, bad
+
+    def _evaluate(self, c: _Node):
+        """Pick the best split for a node with fresh samples; store it with its priority."""
+        if len(c.qid) == 0 or c.depth >= self.max_depth or len(c.X) < 2:
+            return
+        state = sampling.make_state(c.seed ^ 0x5DEECE66D)
+        k = min(self.n_surface_planes, len(c.qid))
+        if k:
+            cdf = np.cumsum(c.qa)
+            pick = np.searchsorted(cdf, sampling.rand_array(state, k) * cdf[-1],
+                                   side="right")
+            tid = c.qid[np.minimum(pick, len(c.qid) - 1)]
+            tn = self.tri_normal[tid].astype(np.float32)
+            tb = np.einsum("ij,ij->i", tn.astype(np.float64), self.tri[tid, 0]).astype(np.float32)
+            dirs = np.concatenate([self.dirs, tn])
+            offs = np.concatenate([np.full(len(self.dirs), np.nan, np.float32), tb])
+        else:
+            dirs, offs = self.dirs, np.full(len(self.dirs), np.nan, np.float32)
+        X, y = c.X, c.y
+        if len(X) > self.max_score:  # large shallow nodes: a strided subset scores as well
+            step = -(-len(X) // self.max_score)
+            X, y = np.ascontiguousarray(X[::step]), np.ascontiguousarray(y[::step])
+        nrm, off, gain = choose_split(X, y, dirs, offs, self.n_perturb, 0.15, state, self.tab)
+        if gain > 1e-12:
+            c.split = (nrm, off)
+            c.gain = gain * (self.w_s * c.m_s + (1 - self.w_s) * c.m_u)
+
+    def _finish_labels(self, children, results):
+        need = []
+        for c, (new, comp, pts, w, bad) in zip(children, results):
+            if np.any(bad):
+                need.append(pts[bad])
+        if need:
+            allw = self._winding(np.concatenate(need))
+        pos = 0
+        for c, (new, comp, pts, w, bad) in zip(children, results):
+            nb_ = int(np.count_nonzero(bad))
+            if nb_:
+                w = w.copy() if w.dtype == allw.dtype else w.astype(allw.dtype)
+                w[bad] = allw[pos:pos + nb_]
+                pos += nb_
+            c.w_ref = w[0]
+            if len(new):
+                c.X = np.concatenate([c.X, new])
+                c.y = np.concatenate([c.y, w[1:] > 0.5])
+                c.comp = np.concatenate([c.comp, comp])
+            if len(c.qid) == 0:
+                c.value = bool(w[0] > 0.5)
+            elif len(c.y):
+                c.value = bool(2 * np.count_nonzero(c.y) >= len(c.y))
+            else:
+                c.value = bool(w[0] > 0.5)
+
+    def run(self, progress=None) -> Tree:
+        root = self._root()
+        root.value = bool(2 * np.count_nonzero(root.y) >= len(root.y))
+        self._evaluate(root)
+        heap: list[tuple[float, int]] = []
+        if root.split is not None:
+            heap.append((-root.gain, root.id))
+        leaves = 1
+        while heap and leaves < self.max_leaves:
+            take = min(self.batch, self.max_leaves - leaves, len(heap))
+            batch = [self.nodes[heapq.heappop(heap)[1]] for _ in range(take)]
+            pairs = []
+            for node in batch:
+                left, right = self._children(node)
+                pairs += [(left, node), (right, node)]
+                node.X = node.y = node.comp = None
+                node.qv = node.cv = None
+            results = self._map(self._sample, pairs)
+            kids = [p[0] for p in pairs]
+            self._finish_labels(kids, results)
+            self._map(self._evaluate, kids)
+            for c in kids:
+                if c.split is not None:
+                    heapq.heappush(heap, (-c.gain, c.id))
+                else:
+                    c.X = c.y = c.comp = None
+                    c.qv = c.cv = None
+            leaves += take
+            if progress is not None:
+                progress(leaves)
+        return self._assemble()
+
+    def _assemble(self) -> Tree:
+        order = []
+        stack = [0]
+        while stack:
+            i = stack.pop()
+            order.append(i)
+            nd = self.nodes[i]
+            if nd.left >= 0:
+                stack.append(nd.right)
+                stack.append(nd.left)
+        index = np.full(len(self.nodes), -1, np.int64)
+        index[order] = np.arange(len(order))
+        n = len(order)
+        normal = np.zeros((n, 3), np.float32)
+        offset = np.zeros(n, np.float32)
+        left = np.full(n, -1, np.int32)
+        right = np.full(n, -1, np.int32)
+        value = np.zeros(n, np.bool_)
+        for new, old in enumerate(order):
+            nd = self.nodes[old]
+            if nd.left >= 0:
+                normal[new], offset[new] = nd.split
+                left[new] = index[nd.left]
+                right[new] = index[nd.right]
+            else:
+                value[new] = nd.value
+        return Tree(normal, offset, left, right, value, np.stack([self.lo, self.hi]))
+
+
+def build_tree(mesh_or_path, *, max_leaves: int = DEFAULT_MAX_LEAVES, max_depth: int = DEFAULT_MAX_DEPTH,
+               seed: int = 0, progress: bool = False, samples_per_node: int = 192,
+               root_samples: int = 32768, surface_weight: float = 0.5, sigma: float = 0.01,
+               n_directions: int = 32, n_surface_planes: int = 12, n_perturb: int = 8,
+               threads: int | None = None) -> Tree:
+    """Grow an occupancy tree for a mesh, best-first, until ``max_leaves`` leaves, ``max_depth``
+    or no split gains anything. Same mesh, settings and ``seed`` give byte-identical trees."""
+    if max_leaves < 1:
+        raise UsageError(f"max_leaves must be >= 1, got {max_leaves}")
+    if max_depth < 0:
+        raise UsageError(f"max_depth must be >= 0, got {max_depth}")
+    mesh = as_mesh(mesh_or_path)
+    threads = threads or min(os.cpu_count() or 1, nb.config.NUMBA_NUM_THREADS)
+    t0 = time.perf_counter()
+    builder = _Builder(mesh, max_leaves=max_leaves, max_depth=max_depth, seed=seed,
+                       samples_per_node=samples_per_node, root_samples=root_samples,
+                       surface_weight=surface_weight, sigma=sigma, n_directions=n_directions,
+                       n_surface_planes=n_surface_planes, n_perturb=n_perturb, igl_above=1 << 40,
+                       batch=64, threads=threads)
+    try:
+        if progress:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            with Progress(TextColumn("building"), BarColumn(), TextColumn("{task.completed}/{task.total} leaves"),
+                          TimeElapsedColumn(), transient=True) as bar:
+                task = bar.add_task("build", total=max_leaves)
+                tree = builder.run(lambda n: bar.update(task, completed=n))
+        else:
+            tree = builder.run()
+    finally:
+        if builder.pool is not None:
+            builder.pool.shutdown(wait=True, cancel_futures=True)
+    tree.meta["stats"] = {"seconds": time.perf_counter() - t0, "closed": builder.closed}
+    return tree

@@ -1,0 +1,195 @@
+"""Sampling inside a node's cell: uniform (hit-and-run) and near the surface.
+
+A cell is given by its path: planes ``normal`` (k, 3) float32, ``offset`` (k,) float32 and
+``side`` (k,) int8 (0: ``n.x < b``, 1: ``n.x >= b``), intersected with the box ``[lo, hi]``.
+Membership is tested exactly as the tree tests it, so every sample drawn for a node really
+reaches that node. Random numbers come from a counter-free splitmix64 stream seeded per node,
+so results do not depend on thread scheduling.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+
+@nb.njit(cache=True, inline="always")
+def _next(state):
+    state[0] += np.uint64(0x9E3779B97F4A7C15)
+    z = state[0]
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@nb.njit(cache=True, inline="always")
+def rand01(state):
+    """Uniform float64 in [0, 1)."""
+    return np.float64(_next(state) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@nb.njit(cache=True, inline="always")
+def randn(state):
+    u = rand01(state)
+    v = rand01(state)
+    return np.sqrt(-2.0 * np.log(1.0 - u)) * np.cos(2.0 * np.pi * v)
+
+
+@nb.njit(cache=True, nogil=True)
+def rand_array(state, n):
+    """(n,) uniform float64 in [0, 1) from the stream."""
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = rand01(state)
+    return out
+
+
+@nb.njit(cache=True)
+def make_state(seed):
+    s = np.empty(1, np.uint64)
+    s[0] = np.uint64(seed)
+    _next(s)
+    return s
+
+
+@nb.njit(cache=True, inline="always")
+def in_cell(normal, offset, side, lo, hi, x0, x1, x2):
+    if x0 < lo[0] or x0 > hi[0] or x1 < lo[1] or x1 > hi[1] or x2 < lo[2] or x2 > hi[2]:
+        return False
+    for k in range(normal.shape[0]):
+        d = np.float64(normal[k, 0]) * x0 + np.float64(normal[k, 1]) * x1 + np.float64(normal[k, 2]) * x2
+        if (d < np.float64(offset[k])) != (side[k] == 0):
+            return False
+    return True
+
+
+@nb.njit(cache=True)
+def _chord(normal, offset, lo, hi, x, u):
+    """Range of t with x + t u inside the cell (closure)."""
+    tlo = -np.inf
+    thi = np.inf
+    for a in range(3):
+        if u[a] > 0:
+            tlo = max(tlo, (lo[a] - x[a]) / u[a])
+            thi = min(thi, (hi[a] - x[a]) / u[a])
+        elif u[a] < 0:
+            tlo = max(tlo, (hi[a] - x[a]) / u[a])
+            thi = min(thi, (lo[a] - x[a]) / u[a])
+    for k in range(normal.shape[0]):
+        nu = np.float64(normal[k, 0]) * u[0] + np.float64(normal[k, 1]) * u[1] + np.float64(normal[k, 2]) * u[2]
+        nx = np.float64(normal[k, 0]) * x[0] + np.float64(normal[k, 1]) * x[1] + np.float64(normal[k, 2]) * x[2]
+        gap = np.float64(offset[k]) - nx
+        if nu == 0.0:
+            continue
+        t = gap / nu
+        # points with (n.x - b) of either sign are bounded by the plane the same way
+        if nu > 0:
+            thi = min(thi, t)
+        else:
+            tlo = max(tlo, t)
+    return tlo, thi
+
+
+@nb.njit(cache=True, nogil=True)
+def hit_and_run(normal, offset, side, lo, hi, start, n, state, burn=6, thin=2):
+    """``n`` points spread uniformly in the cell by hit-and-run chains from ``start`` (interior)."""
+    k = normal.shape[0]
+    sn = np.empty((k, 3))
+    so = np.empty(k)
+    for i in range(k):  # orient every plane as sn.x <= so
+        sg = 1.0 if side[i] == 0 else -1.0
+        for a in range(3):
+            sn[i, a] = sg * np.float64(normal[i, a])
+        so[i] = sg * np.float64(offset[i])
+    out = np.empty((n, 3))
+    x = start.copy()
+    u = np.empty(3)
+    got = 0
+    step = 0
+    fails = 0
+    while got < n:
+        for a in range(3):
+            u[a] = randn(state)
+        nu = np.sqrt(u @ u)
+        if nu == 0.0:
+            continue
+        u /= nu
+        tlo, thi = _chord(sn, so, lo, hi, x, u)
+        if not (thi > tlo):
+            fails += 1
+            if fails > 1000:
+                break
+            continue
+        t = tlo + (thi - tlo) * rand01(state)
+        y = x + t * u
+        if not in_cell(normal, offset, side, lo, hi, y[0], y[1], y[2]):
+            fails += 1
+            if fails > 1000:
+                break
+            continue
+        x = y
+        step += 1
+        if step > burn and (step - burn) % thin == 0:
+            out[got] = x
+            got += 1
+    return out[:got]
+
+
+@nb.njit(cache=True, nogil=True)
+def near_surface(normal, offset, side, lo, hi, starts, verts, area, n, sigma, state, max_tries):
+    """Up to ``n`` points: area-uniform on the surface pieces plus N(0, sigma^2) noise, kept
+    only when they fall inside the cell. Returns (points, tries used)."""
+    m = starts.shape[0] - 1
+    cdf = np.empty(m)
+    acc = 0.0
+    for p in range(m):
+        acc += area[p]
+        cdf[p] = acc
+    out = np.empty((n, 3))
+    got = 0
+    tries = 0
+    while got < n and tries < max_tries:
+        tries += 1
+        r = rand01(state) * acc
+        p = np.searchsorted(cdf, r)
+        if p >= m:
+            p = m - 1
+        s = starts[p]
+        e = starts[p + 1]
+        # pick a fan triangle of the convex piece by area
+        tot = 0.0
+        for k in range(s + 1, e - 1):
+            a = verts[k] - verts[s]
+            b = verts[k + 1] - verts[s]
+            c0 = a[1] * b[2] - a[2] * b[1]
+            c1 = a[2] * b[0] - a[0] * b[2]
+            c2 = a[0] * b[1] - a[1] * b[0]
+            tot += np.sqrt(c0 * c0 + c1 * c1 + c2 * c2)
+        r2 = rand01(state) * tot
+        k = s + 1
+        run = 0.0
+        while k < e - 2:
+            a = verts[k] - verts[s]
+            b = verts[k + 1] - verts[s]
+            c0 = a[1] * b[2] - a[2] * b[1]
+            c1 = a[2] * b[0] - a[0] * b[2]
+            c2 = a[0] * b[1] - a[1] * b[0]
+            run += np.sqrt(c0 * c0 + c1 * c1 + c2 * c2)
+            if run >= r2:
+                break
+            k += 1
+        u = rand01(state)
+        v = rand01(state)
+        if u + v > 1.0:
+            u = 1.0 - u
+            v = 1.0 - v
+        x = verts[s] + u * (verts[k] - verts[s]) + v * (verts[k + 1] - verts[s])
+        x0 = x[0] + sigma * randn(state)
+        x1 = x[1] + sigma * randn(state)
+        x2 = x[2] + sigma * randn(state)
+        if in_cell(normal, offset, side, lo, hi, x0, x1, x2):
+            out[got, 0] = x0
+            out[got, 1] = x1
+            out[got, 2] = x2
+            got += 1
+    return out[:got], tries
