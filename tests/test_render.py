@@ -473,3 +473,17 @@ def test_cli_render_rejects_a_missing_tree(tmp_path):
     r = _run("render", tmp_path / "missing.stree", "-o", tmp_path / "out.png")
     assert r.exit_code == 1
     assert r.output.strip().count("\n") == 0 and "no such file" in r.output
+
+
+def test_the_fused_renderer_matches_rays_cast_then_shaded():
+    from shapetree.render import camera_light, cost_image, heatmap_image, orbit_camera, render, shade
+
+    rng = np.random.default_rng(30)
+    tree = random_tree(rng, 80)
+    for cam in (orbit_camera(UNIT_BOX, 40, 15), orbit_camera(UNIT_BOX, 200, -30, orthographic=True)):
+        o, d = cam.rays(37, 23)
+        hits = raycast(tree, o, d)
+        expect = shade(hits.normal, d, hits.hit, camera_light(cam)).reshape(23, 37, 4)
+        assert np.array_equal(render(tree, cam, (37, 23)), expect)
+        assert np.array_equal(render(tree, cam, (37, 23), heatmap=True),
+                              heatmap_image(cost_image(tree, cam, (37, 23))))
