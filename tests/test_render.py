@@ -487,3 +487,39 @@ def test_the_fused_renderer_matches_rays_cast_then_shaded():
         assert np.array_equal(render(tree, cam, (37, 23)), expect)
         assert np.array_equal(render(tree, cam, (37, 23), heatmap=True),
                               heatmap_image(cost_image(tree, cam, (37, 23))))
+
+
+# -- level of detail ---------------------------------------------------------------------------------
+def test_truncated_trees_have_the_budget_and_converge_to_the_tree():
+    from shapetree.render import truncated
+
+    rng = np.random.default_rng(40)
+    tree = random_tree(rng, 300)
+    pts = rng.uniform(-1, 1, (20000, 3))
+    full = tree.contains(pts)
+    agree = []
+    for budget in (1, 8, 40, 150, 300, 1000):
+        t = truncated(tree, budget, n_samples=50_000)
+        assert t.n_leaves == min(budget, 300)
+        assert t.n_nodes == 2 * t.n_leaves - 1
+        agree.append(np.mean(t.contains(pts) == full))
+    assert agree[-1] == agree[-2] == 1.0
+    assert agree[0] <= agree[1] <= agree[2] <= agree[3]
+    assert agree[0] >= 0.5  # one leaf holds the majority value
+    full_again = truncated(tree, 300)
+    assert full_again.to_bytes() == tree.to_bytes()
+
+
+def test_cli_lod_writes_one_labelled_frame_per_budget(tmp_path):
+    import imageio.v3 as iio
+
+    rng = np.random.default_rng(41)
+    random_tree(rng, 60).save(tmp_path / "t.stree")
+    r = _run("render", tmp_path / "t.stree", "--lod", "4,16,60", "-o", tmp_path / "lod.gif", "--size", 30, 20)
+    assert r.exit_code == 0, r.output
+    assert iio.imread(tmp_path / "lod.gif", index=None).shape == (3, 20, 30, 3)
+    r = _run("render", tmp_path / "t.stree", "--lod", "4,16", "-o", tmp_path / "lod.png", "--size", 30, 20)
+    assert r.exit_code == 0, r.output
+    assert iio.imread(tmp_path / "lod.png").shape == (20, 60, 4)
+    r = _run("render", tmp_path / "t.stree", "--lod", "4,0", "-o", tmp_path / "bad.png")
+    assert r.exit_code == 1 and not (tmp_path / "bad.png").exists()

@@ -164,20 +164,35 @@ def import_treed(input: str, output: str, kind: str, bounds_from: str | None) ->
               help="Vertical field of view in degrees.")
 @click.option("--orthographic", is_flag=True, help="Orthographic instead of perspective projection.")
 @click.option("--heatmap", is_flag=True, help="Colour pixels by the cells each ray crossed (render cost).")
+@click.option("--lod", default=None, metavar="N1,N2,...",
+              help="Level of detail: one labelled frame per leaf budget (the tree cut down to it), "
+                   "side by side in a PNG, one after another in a GIF/MP4.")
 def render(tree: str, output: str, normals: str | None, size: tuple[int, int], frames: int | None,
            fps: float, azimuth: float, elevation: float, up: str, fov: float, orthographic: bool,
-           heatmap: bool) -> None:
+           heatmap: bool, lod: str | None) -> None:
     """Render an occupancy TREE by exact ray casting to a PNG, or a turntable GIF/MP4."""
     import time
 
+    import numpy as np
+
     from .errors import UsageError
     from .format import load, read_trees
-    from .render import IMAGE_SUFFIXES, turntable, write_frames
+    from .render import IMAGE_SUFFIXES, lod_animation, truncated, turntable, write_frames
     from .render import render as render_image
     from .tree import NORMALS
 
     out = _check_output(output, IMAGE_SUFFIXES)
     still = out.suffix.lower() == ".png"
+    budgets = None
+    if lod is not None:
+        try:
+            budgets = [int(b) for b in lod.split(",")]
+        except ValueError:
+            raise UsageError(f"--lod must be leaf counts separated by commas, got {lod!r}") from None
+        if not budgets or min(budgets) < 1:
+            raise UsageError(f"--lod leaf counts must be >= 1, got {lod!r}")
+        if frames is not None or heatmap or normals:
+            raise UsageError("--lod makes one frame per budget: drop --frames, --heatmap and --normals")
     if still and frames not in (None, 1):
         raise UsageError(f"{out}: a PNG holds one frame; write a .gif or .mp4 for --frames {frames}")
     if heatmap and normals:
@@ -186,7 +201,12 @@ def render(tree: str, output: str, normals: str | None, size: tuple[int, int], f
     normal_trees = read_trees(normals, NORMALS) if normals else None
     orbit = {"up": up, "fov": fov, "orthographic": orthographic}
     t0 = time.perf_counter()
-    if still:
+    if budgets is not None:
+        images = lod_animation([truncated(t, b) for b in budgets], size, azimuth=azimuth, elevation=elevation,
+                               **orbit)
+        if still:
+            images = [np.concatenate(images, axis=1)]
+    elif still:
         images = [render_image(t, size=size, normal_trees=normal_trees, heatmap=heatmap,
                                azimuth=azimuth, elevation=elevation, **orbit)]
     else:
@@ -194,8 +214,8 @@ def render(tree: str, output: str, normals: str | None, size: tuple[int, int], f
                            normal_trees=normal_trees, heatmap=heatmap, **orbit)
     seconds = time.perf_counter() - t0
     write_frames(out, images, fps=fps)
-    click.echo(f"wrote {out}: {len(images)} frame{'s' if len(images) > 1 else ''} of {size[0]}x{size[1]}, "
-               f"{seconds:.2f} s")
+    h, w = images[0].shape[:2]
+    click.echo(f"wrote {out}: {len(images)} frame{'s' if len(images) > 1 else ''} of {w}x{h}, {seconds:.2f} s")
 
 
 @main.command()
