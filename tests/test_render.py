@@ -6,6 +6,8 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from shapetree.render import raycast
 from shapetree.tree import Tree
@@ -200,6 +202,33 @@ def test_ray_caster_agrees_with_contains(quantized):
         samples = o[missed] + rng.uniform(0, 4, (missed.sum(), 1)) * d[missed]
         assert not tree.contains(samples).any()
     assert checked > 300
+
+
+_HYPOTHESIS_TREE = random_tree(np.random.default_rng(99), 50)
+_coord = st.floats(-1.5, 1.5, allow_nan=False).map(lambda v: round(v * 64) / 64)
+_dir = st.floats(-1, 1, allow_nan=False).map(lambda v: v if abs(v) > 1e-3 else 0.0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(o=st.tuples(_coord, _coord, _coord), d=st.tuples(_dir, _dir, _dir))
+def test_ray_caster_agrees_with_point_evaluation(o, d):
+    """Law: points of the ray before the hit are outside; just after it, inside."""
+    tree = _HYPOTHESIS_TREE
+    o, d = np.array(o), np.array(d)
+    assume(np.count_nonzero(d) in (1, 3))  # axis-parallel or generic: exact points along the ray
+    hits = raycast(tree, o[None], d[None])
+    t, end, _ = reference_cast(tree, o, d)
+    if not hits.hit[0]:
+        assert np.isinf(t)
+        ts = np.linspace(0, 5, 400)[1:]  # the origin alone is no hit: it has no length
+        assert not tree.contains(o + ts[:, None] * d).any()
+        return
+    assert hits.t[0] == pytest.approx(t, rel=1e-12, abs=1e-12)
+    eps = min(1e-7, 0.25 * (end - t))
+    assume(eps > 1e-12)
+    assert tree.contains((o + (hits.t[0] + eps) * d)[None])[0]
+    before = np.linspace(0, hits.t[0] - eps, 50) if hits.t[0] > eps else np.zeros(0)
+    assert not tree.contains(o + before[:, None] * d).any()
 
 
 def test_origins_on_a_plane_enter_the_cell_the_ray_goes_into():
