@@ -23,7 +23,7 @@ import numpy as np
 
 from . import cells, sampling
 from .errors import UsageError
-from .mesh import Mesh, as_mesh, winding_by_crossings, winding_number
+from .mesh import Mesh, as_mesh, triangle_boxes, winding_by_crossings, winding_number
 from .tree import Tree
 
 DEFAULT_MAX_LEAVES = 32768
@@ -31,18 +31,19 @@ DEFAULT_MAX_DEPTH = 64
 
 
 # ---------------------------------------------------------------- split scoring kernels
-@nb.njit(cache=True, nogil=True)
-def _xlogx_table(n):
-    t = np.zeros(n + 1)
-    for k in range(1, n + 1):
-        t[k] = k * np.log2(k)
-    return t
+INDEX_BITS = 13
+MAX_SCORE = 1 << INDEX_BITS  # samples scored per node; the index rides in the mantissa
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _child_entropy_sum(tab, nl, pl, nr, pr):
-    # n*H(p/n) = n log n - p log p - (n-p) log(n-p)
-    return (tab[nl] - tab[pl] - tab[nl - pl]) + (tab[nr] - tab[pr] - tab[nr - pr])
+def _wlogw(w):
+    return w * np.log2(w) if w > 0.0 else 0.0
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _entropy_sum(wl, pl, wr, pr):
+    # W*H(P/W) = W log W - P log P - (W-P) log(W-P), summed over both children
+    return (_wlogw(wl) - _wlogw(pl) - _wlogw(wl - pl)) + (_wlogw(wr) - _wlogw(pr) - _wlogw(wr - pr))
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -52,36 +53,38 @@ def _project(X, d0, d1, d2, out):
 
 
 @nb.njit(cache=True, nogil=True)
-def _scan(proj, y, tab, pos, keys):
-    """Best entropy split along one direction: returns (child entropy sum, float32 threshold).
+def _scan(proj, y, wt, total, pos, keys):
+    """Best weighted-entropy split along one direction: (child entropy sum, float32 threshold).
 
-    The label rides in the lowest mantissa bit of each projection so a plain in-place sort
-    (no argsort, no allocation) orders values and labels together; thresholds are then
-    re-checked against the exact projections of the two neighbours.
+    Each sample's index rides in the low mantissa bits of its projection, so a plain in-place
+    sort (no argsort) orders values, labels and weights together; the perturbation is far below
+    the float32 resolution of thresholds, which are re-checked against the neighbours.
     """
     n = proj.shape[0]
     bits = keys.view(np.int64)
+    mask = np.int64((1 << INDEX_BITS) - 1)
     for i in range(n):
         keys[i] = proj[i]
-        bits[i] = (bits[i] & ~np.int64(1)) | np.int64(1 if y[i] else 0)
+        bits[i] = (bits[i] & ~mask) | np.int64(i)
     keys[:n].sort()
     best = np.inf
     thr = np.float32(np.nan)
-    nl = 0
-    pl = 0
+    wl = 0.0
+    pl = 0.0
     for k in range(n - 1):
-        lab_i = bits[k] & 1
-        lab_j = bits[k + 1] & 1
-        nl += 1
-        pl += lab_i
+        i = bits[k] & mask
+        j = bits[k + 1] & mask
+        wl += wt[i]
+        if y[i]:
+            pl += wt[i]
         # only a change of label can start an optimal cut (Fayyad & Irani)
-        if lab_i == lab_j:
+        if y[i] == y[j]:
             continue
-        a = keys[k]
-        b = keys[k + 1]
+        a = proj[i]
+        b = proj[j]
         if not (a < b):
             continue
-        h = _child_entropy_sum(tab, nl, pl, n - nl, pos - pl)
+        h = _entropy_sum(wl, pl, total - wl, pos - pl)
         if h < best:
             t = np.float32(0.5 * (a + b))
             if not (a < np.float64(t) and np.float64(t) <= b):
@@ -94,55 +97,56 @@ def _scan(proj, y, tab, pos, keys):
 
 
 @nb.njit(cache=True, nogil=True)
-def _at_threshold(proj, y, thr, tab, pos):
+def _at_threshold(proj, y, wt, total, pos, thr):
     n = proj.shape[0]
-    nl = 0
-    pl = 0
+    wl = 0.0
+    pl = 0.0
+    cnt = 0
     t = np.float64(thr)
     for i in range(n):
         if proj[i] < t:
-            nl += 1
+            cnt += 1
+            wl += wt[i]
             if y[i]:
-                pl += 1
-    if nl == 0 or nl == n:
+                pl += wt[i]
+    if cnt == 0 or cnt == n:
         return np.inf
-    return _child_entropy_sum(tab, nl, pl, n - nl, pos - pl)
+    return _entropy_sum(wl, pl, total - wl, pos - pl)
 
 
 @nb.njit(cache=True, nogil=True)
-def choose_split(X, y, dirs, offsets, n_perturb, spread, state, tab):
-    """Best plane for samples ``X`` (n, 3) with labels ``y`` (n,) bool.
+def choose_split(X, y, wt, dirs, offsets, n_perturb, spread, state):
+    """Best plane for weighted samples ``X`` (n, 3), labels ``y`` (n,) bool, weights ``wt`` (n,).
 
     ``dirs`` (c, 3) float32 candidate normals; ``offsets`` (c,) float32 with NaN where the
     threshold is scanned, a value where the plane is fixed (a surface triangle's plane).
     After the candidates, ``n_perturb`` random perturbations of the best normal are scanned.
-    Returns (normal (3,) float32, offset float32, information gain in bits per sample).
+    Returns (normal (3,) float32, offset float32, information gain in bits per unit weight).
     """
     n = X.shape[0]
-    pos = 0
+    total = 0.0
+    pos = 0.0
     for i in range(n):
+        total += wt[i]
         if y[i]:
-            pos += 1
+            pos += wt[i]
     best_n = np.zeros(3, np.float32)
     best_b = np.float32(0.0)
-    if pos == 0 or pos == n:
+    if pos <= 0.0 or pos >= total:
         return best_n, best_b, 0.0
-    parent = tab[n] - tab[pos] - tab[n - pos]
+    parent = _wlogw(total) - _wlogw(pos) - _wlogw(total - pos)
     best = np.inf
     proj = np.empty(n)
     keys = np.empty(n)
     for c in range(dirs.shape[0]):
-        d0 = np.float64(dirs[c, 0])
-        d1 = np.float64(dirs[c, 1])
-        d2 = np.float64(dirs[c, 2])
-        _project(X, d0, d1, d2, proj)
+        _project(X, np.float64(dirs[c, 0]), np.float64(dirs[c, 1]), np.float64(dirs[c, 2]), proj)
         if np.isnan(offsets[c]):
-            h, t = _scan(proj, y, tab, pos, keys)
+            h, t = _scan(proj, y, wt, total, pos, keys)
         else:
             t = offsets[c]
-            h = _at_threshold(proj, y, t, tab, pos)
+            h = _at_threshold(proj, y, wt, total, pos, t)
         # a fixed surface plane wins ties: it removes its triangle from both children
-        if h < best - 1e-9 or (h <= best + 1e-9 and not np.isnan(offsets[c]) and h < np.inf):
+        if h < best - 1e-12 or (h <= best + 1e-12 and not np.isnan(offsets[c]) and h < np.inf):
             best = h
             best_n[:] = dirs[c]
             best_b = t
@@ -159,12 +163,12 @@ def choose_split(X, y, dirs, offsets, n_perturb, spread, state, tab):
         cand[1] = np.float32(v1 / nv)
         cand[2] = np.float32(v2 / nv)
         _project(X, np.float64(cand[0]), np.float64(cand[1]), np.float64(cand[2]), proj)
-        h, t = _scan(proj, y, tab, pos, keys)
-        if h < best - 1e-9:
+        h, t = _scan(proj, y, wt, total, pos, keys)
+        if h < best - 1e-12:
             best = h
             best_n[:] = cand
             best_b = t
-    return best_n, best_b, (parent - best) / n
+    return best_n, best_b, max(parent - best, 0.0) / total
 
 
 @nb.njit(cache=True, nogil=True)
@@ -207,7 +211,8 @@ class _Node:
 class _Builder:
     def __init__(self, mesh: Mesh, *, max_leaves: int, max_depth: int, seed: int, samples_per_node: int,
                  root_samples: int, surface_weight: float, sigma: float, n_directions: int,
-                 n_surface_planes: int, n_perturb: int, igl_above: int, batch: int, threads: int):
+                 n_surface_planes: int, n_perturb: int, n_straddle: int, igl_above: int, batch: int,
+                 threads: int):
         self.mesh = mesh
         self.closed = mesh.is_closed()
         self.max_leaves = max_leaves
@@ -224,13 +229,17 @@ class _Builder:
         self.dirs = fixed_directions(n_directions)
         self.n_surface_planes = n_surface_planes
         self.n_perturb = n_perturb
-        self.max_score = 4096
+        self.max_score = MAX_SCORE
+        self.n_straddle = n_straddle
+        self.delta = 0.05
+        self.n_fresh = 32
         self.igl_above = igl_above
         self.batch = batch
-        self.tab = _xlogx_table(max(root_samples, samples_per_node) * 4 + 16)
         self.box_volume = float(np.prod(self.hi - self.lo))
+        self.area = float(mesh.face_areas().sum())
         self.tri = mesh.triangles
         self.tri_normal = mesh.face_normals()
+        self.tri_box = triangle_boxes(mesh)
         self.pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 else None
         self.nodes: list[_Node] = []
 
@@ -302,9 +311,12 @@ class _Builder:
             c.cs, c.cv = cs, cv
             c.volume = cells.cell_volume(cs, cv)
             c.qs, c.qv, c.qid, c.qa = qs, qv, qid, qa
-            c.X = node.X[mask]
-            c.y = node.y[mask]
-            c.comp = node.comp[mask]
+            # straddling samples are drawn afresh for every node: the parent's split was chosen to
+            # separate its own ones, so those that a child inherits are biased towards purity
+            keep = mask & (node.comp != 2)
+            c.X = node.X[keep]
+            c.y = node.y[keep]
+            c.comp = node.comp[keep]
             c.m_u = c.volume / self.box_volume
             c.m_s = node.m_s * np.count_nonzero(c.comp == 1) / n_s
             c.ref = cv.mean(0) if len(cv) else node.ref
@@ -316,45 +328,77 @@ class _Builder:
         """Top up a child's samples and label what can be labelled by crossings."""
         c, parent = pair
         state = sampling.make_state(c.seed)
-        need = self.n_node - len(c.X) if len(c.qid) else 0
-        new = np.zeros((0, 3))
-        comp = np.zeros(0, np.uint8)
-        if need > 0:
-            mass_s = self.w_s * c.m_s
-            mass_u = (1 - self.w_s) * c.m_u
-            p_s = mass_s / max(mass_s + mass_u, 1e-300)
-            k_s = int(np.count_nonzero(sampling.rand_array(state, need) < p_s))
-            k_u = need - k_s
-            diam = np.linalg.norm(c.cv.max(0) - c.cv.min(0))
-            parts = []
-            if k_s and diam > 4 * self.sigma:
-                Xs, _ = sampling.near_surface(c.pn, c.po, c.ps, self.lo, self.hi, c.qs, c.qv, c.qa, k_s,
-                                              self.sigma, state, 4 * k_s)
-                parts.append(Xs)
-                k_u += k_s - len(Xs)
-                comp = np.ones(len(Xs), np.uint8)
-            elif k_s:
-                k_u += k_s
-                k_s = 0
-            if k_u:
-                Xu = sampling.hit_and_run(c.pn, c.po, c.ps, self.lo, self.hi, c.ref, k_u, state, 6, 2)
+        parts = []
+        comps = []
+        if len(c.qid):
+            diam = float(np.linalg.norm(c.cv.max(0) - c.cv.min(0)))
+            small = diam <= 4 * self.sigma
+            need = max(self.n_node - len(c.X), self.n_fresh)
+            if need > 0:
+                mass_s = self.w_s * c.m_s
+                mass_u = (1 - self.w_s) * c.m_u
+                p_s = mass_s / max(mass_s + mass_u, 1e-300)
+                k_s = int(np.count_nonzero(sampling.rand_array(state, need) < p_s))
+                if k_s and not small:
+                    Xs, _ = sampling.near_surface(c.pn, c.po, c.ps, self.lo, self.hi, c.qs, c.qv, c.qa, k_s,
+                                                  self.sigma, state, 4 * k_s)
+                    parts.append(Xs)
+                    comps.append(np.ones(len(Xs), np.uint8))
+                    k_s = len(Xs)
+                # in a cell much smaller than sigma the near-surface density is flat: uniform
+                # points stand in for it (tagged as near-surface to keep the mass estimates)
+                Xu = sampling.hit_and_run(c.pn, c.po, c.ps, self.lo, self.hi, c.ref, need - k_s, state, 6, 2)
                 parts.append(Xu)
-                # uniform points in a cell smaller than sigma stand in for near-surface ones
-                cu = np.ones(len(Xu), np.uint8) if diam <= 4 * self.sigma else np.zeros(len(Xu), np.uint8)
-                cu[: max(0, len(Xu) - (need - k_s))] = 0
-                comp = np.concatenate([comp, cu])
-            new = np.concatenate(parts) if parts else new
+                comps.append(np.full(len(Xu), 1 if small else 0, np.uint8))
+            if self.n_straddle:
+                k = self.n_straddle
+                if k > 0:
+                    Xt = sampling.straddle(c.pn, c.po, c.ps, self.lo, self.hi, c.qs, c.qv, c.qa, k,
+                                           self._delta(diam), state, 4 * k)
+                    parts.append(Xt)
+                    comps.append(np.full(len(Xt), 2, np.uint8))
+        new = np.concatenate(parts) if parts else np.zeros((0, 3))
+        comp = np.concatenate(comps) if comps else np.zeros(0, np.uint8)
         pts = np.concatenate([c.ref[None], new])
         w = np.zeros(len(pts), np.int64 if self.closed else np.float64)
         bad = np.ones(len(pts), np.bool_)
         if self.closed and len(parent.qid) <= self.igl_above:
-            V, F = self.mesh.vertices, self.mesh.faces
-            w0, b0 = winding_by_crossings(V, F, parent.qid, parent.ref, parent.w_ref, pts[:1], 1e-9)
+            V, F, box = self.mesh.vertices, self.mesh.faces, self.tri_box
+            w0, b0 = winding_by_crossings(V, F, box, parent.qid, parent.ref, parent.w_ref, pts[:1], 1e-9)
             if not b0[0]:
                 w[0], bad[0] = w0[0], False
                 if len(new):
-                    w[1:], bad[1:] = winding_by_crossings(V, F, c.qid, c.ref, w0[0], new, 1e-9)
+                    w[1:], bad[1:] = winding_by_crossings(V, F, box, c.qid, c.ref, w0[0], new, 1e-9)
         return new, comp, pts, w, bad
+
+    def _delta(self, diam: float) -> float:
+        return min(self.delta * diam, 0.5 * self.sigma)
+
+    def _weights(self, c: _Node) -> np.ndarray:
+        """Importance weights relative to a sample of the target mixture (weight 1).
+
+        Straddling samples have density q = 1 / (2 delta A) in the slab around the cell's surface
+        pieces; the target density there is p (flat within cells much smaller than sigma, else
+        the near-surface peak plus the uniform part). Balance heuristic: w = 1 / (1 + n_s q m / (n_m p))
+        with m the node's mass.
+        """
+        wt = np.ones(len(c.X))
+        st = c.comp == 2
+        n_s = int(np.count_nonzero(st))
+        if n_s:
+            n_m = len(c.X) - n_s
+            diam = float(np.linalg.norm(c.cv.max(0) - c.cv.min(0)))
+            q = 1.0 / max(2 * self._delta(diam) * float(c.qa.sum()), 1e-300)
+            mass = self._mass(c)
+            if diam <= 4 * self.sigma:
+                p = mass / max(c.volume, 1e-300)
+            else:
+                p = self.w_s / (self.area * np.sqrt(2 * np.pi) * self.sigma) + (1 - self.w_s) / self.box_volume
+            wt[st] = 1.0 / (1.0 + n_s * q * mass / (max(n_m, 1) * p))
+        return wt
+
+    def _mass(self, c: _Node) -> float:
+        return self.w_s * c.m_s + (1 - self.w_s) * c.m_u
 
     def _evaluate(self, c: _Node):
         """Pick the best split for a node with fresh samples; store it with its priority."""
@@ -373,14 +417,14 @@ class _Builder:
             offs = np.concatenate([np.full(len(self.dirs), np.nan, np.float32), tb])
         else:
             dirs, offs = self.dirs, np.full(len(self.dirs), np.nan, np.float32)
-        X, y = c.X, c.y
+        X, y, wt = c.X, c.y, self._weights(c)
         if len(X) > self.max_score:  # large shallow nodes: a strided subset scores as well
             step = -(-len(X) // self.max_score)
-            X, y = np.ascontiguousarray(X[::step]), np.ascontiguousarray(y[::step])
-        nrm, off, gain = choose_split(X, y, dirs, offs, self.n_perturb, 0.15, state, self.tab)
+            X, y, wt = (np.ascontiguousarray(a[::step]) for a in (X, y, wt))
+        nrm, off, gain = choose_split(X, y, wt, dirs, offs, self.n_perturb, 0.15, state)
         if gain > 1e-12:
             c.split = (nrm, off)
-            c.gain = gain * (self.w_s * c.m_s + (1 - self.w_s) * c.m_u)
+            c.gain = gain * self._mass(c)
 
     def _finish_labels(self, children, results):
         need = []
@@ -404,7 +448,8 @@ class _Builder:
             if len(c.qid) == 0:
                 c.value = bool(w[0] > 0.5)
             elif len(c.y):
-                c.value = bool(2 * np.count_nonzero(c.y) >= len(c.y))
+                wt = self._weights(c)
+                c.value = bool(2 * wt[c.y].sum() >= wt.sum())
             else:
                 c.value = bool(w[0] > 0.5)
 
@@ -472,7 +517,7 @@ class _Builder:
 def build_tree(mesh_or_path, *, max_leaves: int = DEFAULT_MAX_LEAVES, max_depth: int = DEFAULT_MAX_DEPTH,
                seed: int = 0, progress: bool = False, samples_per_node: int = 192,
                root_samples: int = 32768, surface_weight: float = 0.5, sigma: float = 0.01,
-               n_directions: int = 32, n_surface_planes: int = 12, n_perturb: int = 8,
+               n_directions: int = 13, n_surface_planes: int = 12, n_perturb: int = 8, n_straddle: int = 64,
                threads: int | None = None) -> Tree:
     """Grow an occupancy tree for a mesh, best-first, until ``max_leaves`` leaves, ``max_depth``
     or no split gains anything. Same mesh, settings and ``seed`` give byte-identical trees."""
@@ -486,7 +531,8 @@ def build_tree(mesh_or_path, *, max_leaves: int = DEFAULT_MAX_LEAVES, max_depth:
     builder = _Builder(mesh, max_leaves=max_leaves, max_depth=max_depth, seed=seed,
                        samples_per_node=samples_per_node, root_samples=root_samples,
                        surface_weight=surface_weight, sigma=sigma, n_directions=n_directions,
-                       n_surface_planes=n_surface_planes, n_perturb=n_perturb, igl_above=1 << 40,
+                       n_surface_planes=n_surface_planes, n_perturb=n_perturb, n_straddle=n_straddle,
+                       igl_above=1 << 40,
                        batch=64, threads=threads)
     try:
         if progress:

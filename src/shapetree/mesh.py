@@ -141,6 +141,12 @@ def inside(mesh: Mesh, points: np.ndarray) -> np.ndarray:
     return winding_number(mesh, points) > 0.5
 
 
+def triangle_boxes(mesh: Mesh) -> np.ndarray:
+    """(f, 6) float64 axis-aligned box of every triangle: min xyz, then max xyz."""
+    t = mesh.triangles
+    return np.ascontiguousarray(np.concatenate([t.min(1), t.max(1)], axis=1))
+
+
 def sample_surface(mesh: Mesh, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """``n`` points uniform by area on the surface and their face indices: ((n, 3), (n,))."""
     areas = mesh.face_areas()
@@ -156,15 +162,25 @@ def sample_surface(mesh: Mesh, n: int, rng: np.random.Generator) -> tuple[np.nda
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _crossings(vertices, faces, tri_ids, a, b, tol):
+def _crossings(vertices, faces, boxes, tri_ids, a, b, tol):
     """Signed crossings of segment a -> b with triangles (+1 entering against the outward
     normal); ``ok`` is False when the segment passes too close to an edge, vertex or end."""
     d0 = b[0] - a[0]
     d1 = b[1] - a[1]
     d2 = b[2] - a[2]
     w = 0
+    lo0 = min(a[0], b[0])
+    hi0 = max(a[0], b[0])
+    lo1 = min(a[1], b[1])
+    hi1 = max(a[1], b[1])
+    lo2 = min(a[2], b[2])
+    hi2 = max(a[2], b[2])
     for k in range(tri_ids.shape[0]):
         f = tri_ids[k]
+        # cheap rejection: the triangle's box misses the segment's box
+        if (boxes[f, 0] > hi0 or boxes[f, 3] < lo0 or boxes[f, 1] > hi1 or boxes[f, 4] < lo1
+                or boxes[f, 2] > hi2 or boxes[f, 5] < lo2):
+            continue
         o0 = vertices[faces[f, 0], 0]
         o1 = vertices[faces[f, 0], 1]
         o2 = vertices[faces[f, 0], 2]
@@ -203,10 +219,11 @@ def _crossings(vertices, faces, tri_ids, a, b, tol):
 
 
 @nb.njit(cache=True, nogil=True)
-def winding_by_crossings(vertices, faces, tri_ids, ref, w_ref, points, tol):
+def winding_by_crossings(vertices, faces, boxes, tri_ids, ref, w_ref, points, tol):
     """Winding numbers of ``points`` from a reference point with known winding ``w_ref``.
 
-    Counts signed crossings of each segment ``ref -> point`` with the triangles ``tri_ids``; exact
+    Counts signed crossings of each segment ``ref -> point`` with the triangles ``tri_ids``
+    (``boxes`` (f, 6) float64: each triangle's min and max corner, see ``triangle_boxes``); exact
     for a closed, consistently oriented mesh when ref and points lie in one convex cell that
     holds no other triangle. A segment that grazes an edge or vertex is retried through an
     intermediate point of the cell (a convex combination of ref and two points). Returns
@@ -217,7 +234,7 @@ def winding_by_crossings(vertices, faces, tri_ids, ref, w_ref, points, tol):
     bad = np.zeros(n, np.bool_)
     q = np.empty(3)
     for j in range(n):
-        c, ok = _crossings(vertices, faces, tri_ids, ref, points[j], tol)
+        c, ok = _crossings(vertices, faces, boxes, tri_ids, ref, points[j], tol)
         if ok:
             w[j] += c
             continue
@@ -226,10 +243,10 @@ def winding_by_crossings(vertices, faces, tri_ids, ref, w_ref, points, tol):
             f = 0.15 + 0.1 * attempt
             for a in range(3):
                 q[a] = (1.0 - 2.0 * f) * ref[a] + f * points[j, a] + f * o[a]
-            c1, ok1 = _crossings(vertices, faces, tri_ids, ref, q, tol)
+            c1, ok1 = _crossings(vertices, faces, boxes, tri_ids, ref, q, tol)
             if not ok1:
                 continue
-            c2, ok2 = _crossings(vertices, faces, tri_ids, q, points[j], tol)
+            c2, ok2 = _crossings(vertices, faces, boxes, tri_ids, q, points[j], tol)
             if ok2:
                 w[j] += c1 + c2
                 ok = True

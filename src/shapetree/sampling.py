@@ -193,3 +193,68 @@ def near_surface(normal, offset, side, lo, hi, starts, verts, area, n, sigma, st
             out[got, 2] = x2
             got += 1
     return out[:got], tries
+
+
+@nb.njit(cache=True, nogil=True)
+def straddle(normal, offset, side, lo, hi, starts, verts, area, n, delta, state, max_tries):
+    """Up to ``n`` points on the surface pieces moved along the piece normal by U(-delta, delta),
+    kept when inside the cell: samples that straddle the surface, so a cell the surface crosses
+    always sees both labels. Their density is 1 / (2 delta A) within the slab (A: piece area)."""
+    m = starts.shape[0] - 1
+    cdf = np.empty(m)
+    acc = 0.0
+    for p in range(m):
+        acc += area[p]
+        cdf[p] = acc
+    out = np.empty((n, 3))
+    got = 0
+    tries = 0
+    while got < n and tries < max_tries:
+        tries += 1
+        p = np.searchsorted(cdf, rand01(state) * acc)
+        if p >= m:
+            p = m - 1
+        s = starts[p]
+        e = starts[p + 1]
+        a = verts[s + 1] - verts[s]
+        b = verts[s + 2] - verts[s]
+        nx = a[1] * b[2] - a[2] * b[1]
+        ny = a[2] * b[0] - a[0] * b[2]
+        nz = a[0] * b[1] - a[1] * b[0]
+        ln = np.sqrt(nx * nx + ny * ny + nz * nz)
+        if ln == 0.0:
+            continue
+        # uniform point in the convex piece: fan triangle by area, then barycentric
+        tot = 0.0
+        for k in range(s + 1, e - 1):
+            u = verts[k] - verts[s]
+            v = verts[k + 1] - verts[s]
+            tot += np.sqrt((u[1] * v[2] - u[2] * v[1]) ** 2 + (u[2] * v[0] - u[0] * v[2]) ** 2
+                           + (u[0] * v[1] - u[1] * v[0]) ** 2)
+        r2 = rand01(state) * tot
+        k = s + 1
+        run = 0.0
+        while k < e - 2:
+            u = verts[k] - verts[s]
+            v = verts[k + 1] - verts[s]
+            run += np.sqrt((u[1] * v[2] - u[2] * v[1]) ** 2 + (u[2] * v[0] - u[0] * v[2]) ** 2
+                           + (u[0] * v[1] - u[1] * v[0]) ** 2)
+            if run >= r2:
+                break
+            k += 1
+        u1 = rand01(state)
+        u2 = rand01(state)
+        if u1 + u2 > 1.0:
+            u1 = 1.0 - u1
+            u2 = 1.0 - u2
+        x = verts[s] + u1 * (verts[k] - verts[s]) + u2 * (verts[k + 1] - verts[s])
+        t = delta * (2.0 * rand01(state) - 1.0) / ln
+        x0 = x[0] + t * nx
+        x1 = x[1] + t * ny
+        x2 = x[2] + t * nz
+        if in_cell(normal, offset, side, lo, hi, x0, x1, x2):
+            out[got, 0] = x0
+            out[got, 1] = x1
+            out[got, 2] = x2
+            got += 1
+    return out[:got]
