@@ -17,6 +17,11 @@ demo: $(STAMP)
 	$(VENV)/bin/shapetree build data/bunny.off -o $(OUT)/bunny.stree --seed 0
 	$(VENV)/bin/shapetree info $(OUT)/bunny.stree
 	$(VENV)/bin/shapetree eval $(OUT)/bunny.stree data/bunny.off
+	$(VENV)/bin/shapetree normals $(OUT)/bunny.stree data/bunny.off -o $(OUT)/bunny-normals.stree --seed 0
+	$(VENV)/bin/shapetree render $(OUT)/bunny.stree -o $(OUT)/bunny-heatmap.png --heatmap
+	$(VENV)/bin/shapetree render $(OUT)/bunny.stree -o $(OUT)/bunny-lod.gif --lod 16,64,256,1024,4096,16384 --size 384 384 --fps 1
+	$(VENV)/bin/shapetree render $(OUT)/bunny.stree --normals $(OUT)/bunny-normals.stree -o $(OUT)/bunny.png
+	$(VENV)/bin/shapetree render $(OUT)/bunny.stree --normals $(OUT)/bunny-normals.stree -o $(OUT)/bunny.gif --frames 36 --size 384 384
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2

@@ -684,6 +684,9 @@ def write_frames(path: str | Path, frames: list[np.ndarray], fps: float = 20.0) 
     directory = p.parent if str(p.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=suffix, dir=directory)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private; an image is not
     try:
         if suffix == ".png":
             iio.imwrite(tmp, frames[0], extension=".png")
