@@ -181,9 +181,9 @@ def test_ray_caster_agrees_with_contains(quantized):
     """Just before the hit the tree is empty, just after it is full."""
     rng = np.random.default_rng(10 + quantized)
     checked = 0
-    for _ in range(4):
+    for _ in range(3):
         tree = random_tree(rng, 60, quantized)
-        o, d, kind = random_rays(rng, tree, 500)
+        o, d, kind = random_rays(rng, tree, 300)
         # a point off the ray's exact line could round to the other side of a plane the ray lies in
         exact = (np.count_nonzero(d, axis=1) == 1) | (kind == 0)
         hits = raycast(tree, o, d)
@@ -201,7 +201,7 @@ def test_ray_caster_agrees_with_contains(quantized):
         missed = ~hits.hit & exact
         samples = o[missed] + rng.uniform(0, 4, (missed.sum(), 1)) * d[missed]
         assert not tree.contains(samples).any()
-    assert checked > 300
+    assert checked > 150
 
 
 _HYPOTHESIS_TREE = random_tree(np.random.default_rng(99), 50)
@@ -209,7 +209,7 @@ _coord = st.floats(-1.5, 1.5, allow_nan=False).map(lambda v: round(v * 64) / 64)
 _dir = st.floats(-1, 1, allow_nan=False).map(lambda v: v if abs(v) > 1e-3 else 0.0)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(o=st.tuples(_coord, _coord, _coord), d=st.tuples(_dir, _dir, _dir))
 def test_ray_caster_agrees_with_point_evaluation(o, d):
     """Law: points of the ray before the hit are outside; just after it, inside."""

@@ -71,54 +71,71 @@ def surface_normal_samples(mesh: Mesh, n: int, rng: np.random.Generator, *, spre
 
 
 # -- kernels -------------------------------------------------------------------------------------------
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, inline="always")
+def _scan_direction(X, Y, d0, d1, d2, s0, s1, s2, min_leaf):
+    """(SSE reduction, threshold) of the best split of the samples along one direction; -1 if none.
+
+    SSE = sum |y|^2 - |sum y|^2 / n on each side, so the reduction needs only prefix sums of y.
+    """
+    m = X.shape[0]
+    proj = X[:, 0] * d0 + X[:, 1] * d1 + X[:, 2] * d2
+    order = np.argsort(proj)
+    parent = (s0 * s0 + s1 * s1 + s2 * s2) / m
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    best = -1.0
+    thr = 0.0
+    for r in range(m - 1):
+        i = order[r]
+        a0 += Y[i, 0]
+        a1 += Y[i, 1]
+        a2 += Y[i, 2]
+        nl = r + 1
+        if nl < min_leaf or m - nl < min_leaf:
+            continue
+        p = proj[i]
+        q = proj[order[r + 1]]
+        if not p < q:
+            continue
+        b0 = s0 - a0
+        b1 = s1 - a1
+        b2 = s2 - a2
+        g = (a0 * a0 + a1 * a1 + a2 * a2) / nl + (b0 * b0 + b1 * b1 + b2 * b2) / (m - nl) - parent
+        if g > best:
+            best = g
+            thr = 0.5 * (p + q)
+    return best, thr
+
+
+@nb.njit(cache=True)
 def _best_split(X, Y, dirs, min_leaf):
     """Best (direction index, threshold, SSE reduction) over ``dirs`` ((d, 3) float64, already
     float32-exact) for the rows of ``X`` (m, 3) with targets ``Y`` (m, 3)."""
-    m = X.shape[0]
-    nd = dirs.shape[0]
-    gains = np.full(nd, -1.0)
-    thresholds = np.zeros(nd)
-    s0 = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    for k in range(m):
-        s0 += Y[k, 0]
-        s1 += Y[k, 1]
-        s2 += Y[k, 2]
-    parent = (s0 * s0 + s1 * s1 + s2 * s2) / m
-    for j in nb.prange(nd):
-        proj = X[:, 0] * dirs[j, 0] + X[:, 1] * dirs[j, 1] + X[:, 2] * dirs[j, 2]
-        order = np.argsort(proj)
-        a0 = 0.0
-        a1 = 0.0
-        a2 = 0.0
-        best = -1.0
-        thr = 0.0
-        for r in range(m - 1):
-            i = order[r]
-            a0 += Y[i, 0]
-            a1 += Y[i, 1]
-            a2 += Y[i, 2]
-            nl = r + 1
-            if nl < min_leaf or m - nl < min_leaf:
-                continue
-            p = proj[i]
-            q = proj[order[r + 1]]
-            if not p < q:
-                continue
-            b0 = s0 - a0
-            b1 = s1 - a1
-            b2 = s2 - a2
-            # SSE = sum |y|^2 - |sum y|^2 / n on each side, so the reduction needs only the sums
-            g = (a0 * a0 + a1 * a1 + a2 * a2) / nl + (b0 * b0 + b1 * b1 + b2 * b2) / (m - nl) - parent
-            if g > best:
-                best = g
-                thr = 0.5 * (p + q)
-        gains[j] = best
-        thresholds[j] = thr
+    s = Y.sum(axis=0)
+    gains = np.empty(dirs.shape[0])
+    thresholds = np.empty(dirs.shape[0])
+    for j in range(dirs.shape[0]):
+        gains[j], thresholds[j] = _scan_direction(X, Y, dirs[j, 0], dirs[j, 1], dirs[j, 2], s[0], s[1], s[2],
+                                                  min_leaf)
     j = np.argmax(gains)
     return j, thresholds[j], gains[j]
+
+
+@nb.njit(cache=True, parallel=True)
+def _best_split_parallel(X, Y, dirs, min_leaf):
+    """``_best_split`` with the directions spread over threads: for big nodes only."""
+    s = Y.sum(axis=0)
+    gains = np.empty(dirs.shape[0])
+    thresholds = np.empty(dirs.shape[0])
+    for j in nb.prange(dirs.shape[0]):
+        gains[j], thresholds[j] = _scan_direction(X, Y, dirs[j, 0], dirs[j, 1], dirs[j, 2], s[0], s[1], s[2],
+                                                  min_leaf)
+    j = np.argmax(gains)
+    return j, thresholds[j], gains[j]
+
+
+_PARALLEL_ABOVE = 2048  # samples: below this, starting threads costs more than it saves
 
 
 @nb.njit(cache=True)
@@ -167,13 +184,14 @@ class _Grower:
         X, Y = self.X[search], self.Y[search]
         min_leaf = max(1, round(self.min_leaf * len(search) / len(rows)))
         dirs = self.dirs.astype(np.float32).astype(np.float64)
-        j, thr, gain = _best_split(X, Y, dirs, min_leaf)
+        split = _best_split_parallel if len(search) > _PARALLEL_ABOVE else _best_split
+        j, thr, gain = split(X, Y, dirs, min_leaf)
         normal = dirs[j]
         if self.n_perturb and gain > 0:
             jitter = normal + self.rng.normal(scale=0.15, size=(self.n_perturb, 3))
             jitter = (jitter / np.linalg.norm(jitter, axis=1, keepdims=True)).astype(np.float32)
             jitter = jitter.astype(np.float64)
-            jj, thr2, g2 = _best_split(X, Y, jitter, min_leaf)
+            jj, thr2, g2 = split(X, Y, jitter, min_leaf)
             if g2 > gain:
                 normal, thr, gain = jitter[jj], thr2, g2
         if not gain > 0:
