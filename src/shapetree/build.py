@@ -23,7 +23,7 @@ import numpy as np
 
 from . import cells, sampling
 from .errors import UsageError
-from .mesh import Mesh, as_mesh, triangle_boxes, winding_by_crossings, winding_number
+from .mesh import Mesh, as_mesh, hole_fans, triangle_boxes, winding_by_crossings, winding_number
 from .tree import Tree
 
 DEFAULT_MAX_LEAVES = 32768
@@ -235,10 +235,20 @@ class _Builder:
         self.n_fresh = 32
         self.igl_above = igl_above
         self.batch = batch
+        self.batch_share = 32
         self.box_volume = float(np.prod(self.hi - self.lo))
         self.area = float(mesh.face_areas().sum())
+        # triangle ids index the mesh's faces first, then (open meshes) the fans over its holes,
+        # virtual surface so that cells near a hole keep splitting
         self.tri = mesh.triangles
-        self.tri_normal = mesh.face_normals()
+        if not self.closed:
+            fans = hole_fans(mesh)
+            fan_area = np.linalg.norm(np.cross(fans[:, 1] - fans[:, 0], fans[:, 2] - fans[:, 0]), axis=1)
+            self.tri = np.concatenate([self.tri, fans[fan_area > 0]])
+        cr = np.cross(self.tri[:, 1] - self.tri[:, 0], self.tri[:, 2] - self.tri[:, 0])
+        length = np.linalg.norm(cr, axis=1)
+        self.tri_area = 0.5 * length
+        self.tri_normal = cr / length[:, None]
         self.tri_box = triangle_boxes(mesh)
         self.pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 else None
         self.nodes: list[_Node] = []
@@ -267,11 +277,11 @@ class _Builder:
         node.ps = np.zeros(0, np.int8)
         node.cs, node.cv = cells.box_cell(self.lo, self.hi)
         node.volume = self.box_volume
-        f = len(self.mesh.faces)
+        f = len(self.tri)
         node.qs = np.arange(0, 3 * f + 1, 3, dtype=np.int64)
         node.qv = np.ascontiguousarray(self.tri.reshape(-1, 3))
         node.qid = np.arange(f, dtype=np.int64)
-        node.qa = self.mesh.face_areas()
+        node.qa = self.tri_area.copy()
         node.m_u = 1.0
         node.m_s = 1.0
         state = sampling.make_state(node.seed)
@@ -462,7 +472,9 @@ class _Builder:
             heap.append((-root.gain, root.id))
         leaves = 1
         while heap and leaves < self.max_leaves:
-            take = min(self.batch, self.max_leaves - leaves, len(heap))
+            # a batch is split without re-ranking: keep it a small share of the tree so that
+            # best-first order holds (in particular for small leaf budgets)
+            take = min(self.batch, max(1, leaves // self.batch_share), self.max_leaves - leaves, len(heap))
             batch = [self.nodes[heapq.heappop(heap)[1]] for _ in range(take)]
             pairs = []
             for node in batch:

@@ -1,0 +1,88 @@
+"""The greedy builder on real meshes: quality against winding-number truth, determinism, limits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import DATA, shared_mesh
+
+import shapetree
+from shapetree import UsageError, load_mesh
+from shapetree.metrics import occupancy_metrics
+
+
+@pytest.fixture(scope="module")
+def bunny_lowres():
+    return load_mesh(DATA / "bunny_lowres.obj")
+
+
+@pytest.mark.parametrize(
+    "name, leaves, min_iou, min_near",
+    [
+        ("bunny_npm_lowres.obj", 1500, 0.975, 0.93),
+        ("netgen_hinge.stl", 800, 0.99, 0.98),
+        ("cgal_rotor.off", 800, 0.98, 0.97),
+        ("pyvista_ant.ply", 1500, 0.96, 0.97),
+    ],
+)
+def test_closed_meshes_reach_their_quality(name, leaves, min_iou, min_near):
+    mesh = load_mesh(shared_mesh(name))
+    tree = shapetree.build(mesh, max_leaves=leaves, seed=0)
+    assert tree.n_leaves <= leaves
+    r = occupancy_metrics(tree, mesh, seed=1)
+    assert r["iou"] >= min_iou, r
+    assert r["near_accuracy"] >= min_near, r
+
+
+@pytest.mark.parametrize("name, min_iou", [("teapot_utah_npm.obj", 0.98), ("cgal_elephant-with-holes.off", 0.95)])
+def test_open_meshes_get_sane_inside_outside(name, min_iou):
+    mesh = load_mesh(shared_mesh(name))
+    assert not mesh.is_closed()
+    tree = shapetree.build(mesh, max_leaves=1500, seed=0)
+    r = occupancy_metrics(tree, mesh, seed=1)
+    assert r["iou"] >= min_iou, r
+
+
+def test_same_seed_gives_identical_bytes_and_other_seeds_differ(bunny_lowres):
+    a = shapetree.build(bunny_lowres, max_leaves=300, seed=5).to_bytes()
+    b = shapetree.build(bunny_lowres, max_leaves=300, seed=5).to_bytes()
+    c = shapetree.build(bunny_lowres, max_leaves=300, seed=6).to_bytes()
+    assert a == b
+    assert a != c
+
+
+def test_thread_count_does_not_change_the_tree(bunny_lowres):
+    a = shapetree.build(bunny_lowres, max_leaves=200, seed=1, threads=1).to_bytes()
+    b = shapetree.build(bunny_lowres, max_leaves=200, seed=1, threads=2).to_bytes()
+    assert a == b
+
+
+def test_limits_are_respected(bunny_lowres):
+    tree = shapetree.build(bunny_lowres, max_leaves=64, max_depth=5, seed=0)
+    assert tree.n_leaves <= 32  # depth 5 allows at most 2**5 leaves
+    assert tree.depth <= 5
+    tree = shapetree.build(bunny_lowres, max_leaves=100, seed=0)
+    assert tree.n_leaves == 100
+
+
+def test_tree_lives_in_mesh_coordinates(bunny_lowres):
+    tree = shapetree.build(bunny_lowres, max_leaves=200, seed=0)
+    assert np.array_equal(tree.bounds, bunny_lowres.bounds)
+    shifted = shapetree.Mesh(bunny_lowres.vertices * 3.0 + 100.0, bunny_lowres.faces)
+    t2 = shapetree.build(shifted, max_leaves=200, seed=0)
+    r = occupancy_metrics(t2, shifted, seed=1)
+    assert r["iou"] > 0.9
+    assert not t2.contains(bunny_lowres.vertices.mean(0, keepdims=True))[0]
+
+
+def test_branch_planes_are_unit_and_leaves_are_clean(bunny_lowres):
+    tree = shapetree.build(bunny_lowres, max_leaves=300, seed=0)
+    branch = tree.left >= 0
+    assert np.allclose(np.linalg.norm(tree.normal[branch].astype(float), axis=1), 1.0, atol=1e-5)
+    assert not tree.normal[~branch].any() and not tree.offset[~branch].any()
+
+
+@pytest.mark.parametrize("kwargs", [{"max_leaves": 0}, {"max_depth": -1}])
+def test_absurd_settings_are_rejected(bunny_lowres, kwargs):
+    with pytest.raises(UsageError):
+        shapetree.build(bunny_lowres, **kwargs)

@@ -1,0 +1,68 @@
+"""The Tree: evaluation rules, against a slow reference walk."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import random_tree
+
+from shapetree import Tree, UsageError
+
+
+def slow_contains(tree: Tree, points: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(points), bool)
+    lo, hi = tree.bounds
+    for k, p in enumerate(points):
+        if np.any(p < lo) or np.any(p > hi) or np.any(np.isnan(p)):
+            continue
+        i = 0
+        while tree.left[i] >= 0:
+            d = sum(float(tree.normal[i, a]) * float(p[a]) for a in range(3))
+            i = tree.left[i] if d < float(tree.offset[i]) else tree.right[i]
+        out[k] = tree.value[i]
+    return out
+
+
+def half_space_tree(normal, offset) -> Tree:
+    return Tree(np.array([normal, (0, 0, 0), (0, 0, 0)]), np.array([offset, 0, 0]),
+                np.array([1, -1, -1]), np.array([2, -1, -1]), np.array([False, True, False]),
+                np.array([[-1.0, -1, -1], [1, 1, 1]]))
+
+
+def test_points_on_a_plane_go_right():
+    tree = half_space_tree((1.0, 0.0, 0.0), 0.25)
+    x = np.float64(np.float32(0.25))
+    pts = np.array([[x, 0, 0], [np.nextafter(x, -1), 0, 0], [np.nextafter(x, 1), 0, 0]])
+    assert tree.contains(pts).tolist() == [False, True, False]
+
+
+def test_contains_matches_a_slow_reference_walk():
+    rng = np.random.default_rng(3)
+    for n_leaves in (1, 2, 17, 300):
+        tree = random_tree(rng, n_leaves)
+        pts = rng.uniform(-1.3, 1.3, size=(4000, 3))
+        assert np.array_equal(tree.contains(pts), slow_contains(tree, pts))
+
+
+def test_outside_the_bounds_and_nan_are_outside():
+    tree = half_space_tree((1.0, 0.0, 0.0), 0.5)  # inside for x < 0.5 within the box
+    pts = np.array([[0, 0, 0], [-1, -1, -1], [-1.0000001, 0, 0], [0, 1.5, 0], [np.nan, 0, 0]])
+    assert tree.contains(pts).tolist() == [True, True, False, False, False]
+
+
+def test_structure_properties():
+    rng = np.random.default_rng(0)
+    tree = random_tree(rng, 50)
+    assert tree.n_leaves == 50
+    assert tree.n_nodes == 99
+    parent = tree.parent()
+    depth = tree.node_depth()
+    assert parent[0] == -1 and np.all(parent[1:] >= 0)
+    assert tree.depth == depth.max()
+    assert np.all(depth[1:] == depth[parent[1:]] + 1)
+
+
+def test_points_must_have_three_columns():
+    tree = half_space_tree((1.0, 0.0, 0.0), 0.5)
+    with pytest.raises(UsageError):
+        tree.contains(np.zeros((4, 2)))
