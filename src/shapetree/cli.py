@@ -11,20 +11,37 @@ from .errors import ShapetreeError
 
 
 class _Group(click.Group):
-    """Turns shapetree errors and interrupts into one line on stderr and a non-zero exit."""
+    """Every failure becomes one line on stderr: usage mistakes exit 2, bad files and other
+    shapetree errors exit 1, an interrupt exits 130. Never a traceback."""
 
-    def invoke(self, ctx):
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
-            return super().invoke(ctx)
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as e:
+            click.echo(e.ctx.get_help())
+            sys.exit(0)
+        except click.UsageError as e:
+            hint = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
+            click.echo(f"shapetree: error: {e.format_message()}{hint}", err=True)
+            sys.exit(2)
+        except click.ClickException as e:
+            click.echo(f"shapetree: error: {e.format_message()}", err=True)
+            sys.exit(e.exit_code or 1)
         except ShapetreeError as e:
             click.echo(f"shapetree: error: {e}", err=True)
             sys.exit(1)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, click.exceptions.Abort):
             click.echo("shapetree: interrupted", err=True)
             sys.exit(130)
         except MemoryError:
             click.echo("shapetree: error: out of memory", err=True)
             sys.exit(1)
+        except OSError as e:
+            click.echo(f"shapetree: error: {e.filename or ''}: {e.strerror or e}", err=True)
+            sys.exit(1)
+        if isinstance(rv, int) and not isinstance(rv, bool):
+            sys.exit(rv)
+        sys.exit(0)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
