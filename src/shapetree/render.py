@@ -183,38 +183,39 @@ def raycast_kernel(planes, children, value, lo, hi, max_depth, origins, directio
     return t_out, src_out, cells_out
 
 
+@nb.njit(cache=True, inline="always")
+def _surface_normal(planes, src, d0, d1, d2):
+    """Unit normal of surface ``src`` (a plane, a box face or the origin), facing ray direction d;
+    zero when it has no direction."""
+    if src >= 0:
+        n0 = planes[src, 0]
+        n1 = planes[src, 1]
+        n2 = planes[src, 2]
+    elif src == _FROM_ORIGIN:
+        n0 = -d0
+        n1 = -d1
+        n2 = -d2
+    else:
+        n0 = 1.0 if src == -1 else 0.0
+        n1 = 1.0 if src == -2 else 0.0
+        n2 = 1.0 if src == -3 else 0.0
+    length = np.sqrt(n0 * n0 + n1 * n1 + n2 * n2)
+    if length == 0.0:
+        return 0.0, 0.0, 0.0
+    if n0 * d0 + n1 * d1 + n2 * d2 > 0.0:
+        length = -length
+    return n0 / length, n1 / length, n2 / length
+
+
 @nb.njit(cache=True, parallel=True)
 def _hit_normals(planes, t, src, directions):
     """Unit normal of the surface each ray crossed at its hit, turned to face the ray."""
     n = t.shape[0]
     out = np.zeros((n, 3), np.float64)
     for k in nb.prange(n):
-        if not t[k] < np.inf:
-            continue
-        d0 = directions[k, 0]
-        d1 = directions[k, 1]
-        d2 = directions[k, 2]
-        s = src[k]
-        if s >= 0:
-            n0 = planes[s, 0]
-            n1 = planes[s, 1]
-            n2 = planes[s, 2]
-        elif s == _FROM_ORIGIN:
-            n0 = -d0
-            n1 = -d1
-            n2 = -d2
-        else:
-            n0 = 1.0 if s == -1 else 0.0
-            n1 = 1.0 if s == -2 else 0.0
-            n2 = 1.0 if s == -3 else 0.0
-        length = np.sqrt(n0 * n0 + n1 * n1 + n2 * n2)
-        if length == 0.0:
-            continue
-        if n0 * d0 + n1 * d1 + n2 * d2 > 0.0:
-            length = -length
-        out[k, 0] = n0 / length
-        out[k, 1] = n1 / length
-        out[k, 2] = n2 / length
+        if t[k] < np.inf:
+            out[k, 0], out[k, 1], out[k, 2] = _surface_normal(
+                planes, src[k], directions[k, 0], directions[k, 1], directions[k, 2])
     return out
 
 
@@ -455,16 +456,8 @@ def _render_kernel(planes, children, value, lo, hi, max_depth, frame, half, orth
             cost[k] = cells
             if t < np.inf:
                 cost[k] += 1
-                if src >= 0:
-                    n0, n1, n2 = planes[src, 0], planes[src, 1], planes[src, 2]
-                elif src == _FROM_ORIGIN:
-                    n0, n1, n2 = -d0, -d1, -d2
-                else:
-                    n0 = 1.0 if src == -1 else 0.0
-                    n1 = 1.0 if src == -2 else 0.0
-                    n2 = 1.0 if src == -3 else 0.0
-                inv = 1.0 / np.sqrt(n0 * n0 + n1 * n1 + n2 * n2)
-                _shade_one(n0 * inv, n1 * inv, n2 * inv, d0, d1, d2, light, mat, img, k)
+                n0, n1, n2 = _surface_normal(planes, src, d0, d1, d2)
+                _shade_one(n0, n1, n2, d0, d1, d2, light, mat, img, k)
     return img, cost
 
 
