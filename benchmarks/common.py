@@ -28,7 +28,7 @@ ALL_MESHES = [
 
 
 def machine() -> str:
-    """One line: CPU model, cores usable by this process, numba threads, date (UTC)."""
+    """One line: CPU model, cores usable by this process, numba threads, date (UTC), load average."""
     import numba
 
     model = platform.processor() or "unknown CPU"
@@ -41,7 +41,8 @@ def machine() -> str:
         pass
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"{model}, {cores} cores, numba {numba.get_num_threads()} threads, {now}"
+    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
+    return f"{model}, {cores} cores, numba {numba.get_num_threads()} threads, {now}{load}"
 
 
 def normalised(mesh: Mesh) -> Mesh:
@@ -70,6 +71,25 @@ def interleaved_medians(fns: dict, repeats: int) -> dict[str, float]:
             fn()
             times[name].append(time.perf_counter() - t0)
     return {name: float(np.median(t)) for name, t in times.items()}
+
+
+def interleaved_wall_and_cpu(fns: dict, repeats: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Median wall-clock and process-CPU seconds of each callable, round-robin after a warm-up.
+
+    CPU seconds (all threads of this process summed) do not grow when other processes take the
+    cores, so rates per CPU second are the steadier numbers on a shared machine.
+    """
+    for fn in fns.values():
+        fn()
+    wall = {name: [] for name in fns}
+    cpu = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            w0, c0 = time.perf_counter(), time.process_time()
+            fn()
+            wall[name].append(time.perf_counter() - w0)
+            cpu[name].append(time.process_time() - c0)
+    return ({k: float(np.median(v)) for k, v in wall.items()}, {k: float(np.median(v)) for k, v in cpu.items()})
 
 
 def timed(fn, *args, **kwargs):

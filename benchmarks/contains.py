@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import interleaved_medians, load_normalised, machine, reference_bunny, timed, uniform_points
+from common import interleaved_wall_and_cpu, load_normalised, machine, reference_bunny, timed, uniform_points
 
 from shapetree.mesh import Mesh, inside
 from shapetree.tree import Tree
@@ -34,13 +34,14 @@ def measure(tree: Tree, mesh: Mesh, n_points: int, repeats: int = 5, seed: int =
     bvh.init(mesh.vertices, mesh.faces)
     tm = trimesh.Trimesh(mesh.vertices, mesh.faces, process=False)
     out = {}
-    medians = interleaved_medians({
+    wall, cpu = interleaved_wall_and_cpu({
         "tree": lambda: tree.contains(points),
         "fwn": lambda: bvh.winding_number(points),
         "embree": lambda: tm.contains(points),
     }, repeats)
-    for name, seconds in medians.items():
-        out[name] = n_points / seconds / 1e6
+    for name in wall:
+        out[name] = n_points / wall[name] / 1e6
+        out[f"{name}_cpu"] = n_points / cpu[name] / 1e6
     truth = inside(mesh, points)
     out["agree_tree"] = float(np.mean(tree.contains(points) == truth))
     out["agree_embree"] = float(np.mean(tm.contains(points) == truth))
@@ -52,15 +53,17 @@ def measure(tree: Tree, mesh: Mesh, n_points: int, repeats: int = 5, seed: int =
 def format_row(label: str, leaves: int, faces: int, r: dict) -> str:
     return (
         f"| {label} | {leaves:,} | {faces:,} | {r['tree']:.1f} | {r['fwn']:.2f} | {r['embree']:.2f} "
-        f"| {r['tree'] / r['fwn']:.0f}x | {r['tree'] / r['embree']:.0f}x "
-        f"| {100 * r['agree_tree']:.2f} % | {100 * r['agree_embree']:.2f} % |"
+        f"| {r['tree'] / r['fwn']:.1f}x | {r['tree'] / r['embree']:.1f}x "
+        f"| {r['tree_cpu']:.1f} / {r['fwn_cpu']:.2f} / {r['embree_cpu']:.2f} "
+        f"| {r['tree_cpu'] / r['fwn_cpu']:.1f}x | {100 * r['agree_tree']:.2f} % | {100 * r['agree_embree']:.2f} % |"
     )
 
 
 HEADER = (
     "| tree | leaves | mesh faces | tree M pts/s | igl fwn M pts/s | Embree M pts/s "
-    "| tree / fwn | tree / Embree | tree = fwn labels | Embree = fwn labels |\n"
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    "| tree / fwn | tree / Embree | per CPU s: tree / fwn / Embree | tree / fwn per CPU s "
+    "| tree = fwn labels | Embree = fwn labels |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 
 
@@ -76,6 +79,7 @@ def main(argv=None) -> None:
     print(f"machine: {machine()}")
     print(f"{args.points:,} points uniform in each tree's bounds, median of {args.repeats} interleaved runs")
     print("igl fwn: igl.FastWindingNumberBVH built once, query only; Embree: trimesh.Trimesh.contains")
+    print("M pts/s: wall clock, all threads; per CPU s: points per second of this process's CPU time")
     print(HEADER)
     _, t1958, bunny_ref, _ = reference_bunny()
     print(format_row("reference treed_bunny_1958", t1958.n_leaves, len(bunny_ref.faces),
