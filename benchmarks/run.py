@@ -343,13 +343,15 @@ def verdicts(points: list[dict]) -> list[str]:
                 cells.append(text)
         lines.append(f"| {t['detail']} | {fmt_bytes(t['bytes'])} | " + " | ".join(cells) + " |")
     lines.append("")
+    if not trees:
+        return lines + ["- No tree was built for this mesh, so there is nothing to compare."]
     for method in RIVALS:
         w_iou, w_cd = wins[(method, "IoU")], wins[(method, "Chamfer")]
         if w_iou or w_cd:
             lines.append(f"- **{method} beats the tree** (same quality in fewer bytes) at {w_iou} of {len(trees)} "
                          f"tree sizes on IoU and {w_cd} of {len(trees)} on Chamfer-L1.")
         else:
-            lines.append(f"- The tree beats {method} at every tree size measured (IoU and Chamfer-L1).")
+            lines.append(f"- Within this sweep the tree beats {method} at every tree size (IoU and Chamfer-L1).")
     return lines
 
 
