@@ -26,8 +26,8 @@ from .errors import UsageError
 from .mesh import Mesh, as_mesh, hole_fans, triangle_boxes, winding_by_crossings, winding_number
 from .tree import Tree
 
-DEFAULT_MAX_LEAVES = 32768
-DEFAULT_MAX_DEPTH = 64
+DEFAULT_MAX_LEAVES = 16384
+DEFAULT_MAX_DEPTH = 96
 
 
 # ---------------------------------------------------------------- split scoring kernels
