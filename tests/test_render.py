@@ -551,4 +551,4 @@ def test_cli_lod_writes_one_labelled_frame_per_budget(tmp_path):
     assert r.exit_code == 0, r.output
     assert iio.imread(tmp_path / "lod.png").shape == (20, 60, 4)
     r = _run("render", tmp_path / "t.stree", "--lod", "4,0", "-o", tmp_path / "bad.png")
-    assert r.exit_code == 1 and not (tmp_path / "bad.png").exists()
+    assert r.exit_code == 2 and not (tmp_path / "bad.png").exists()

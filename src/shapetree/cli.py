@@ -192,7 +192,6 @@ def render(tree: str, output: str, normals: str | None, size: tuple[int, int], f
 
     import numpy as np
 
-    from .errors import UsageError
     from .format import load, read_trees
     from .render import IMAGE_SUFFIXES, lod_animation, truncated, turntable, write_frames
     from .render import render as render_image
@@ -205,15 +204,16 @@ def render(tree: str, output: str, normals: str | None, size: tuple[int, int], f
         try:
             budgets = [int(b) for b in lod.split(",")]
         except ValueError:
-            raise UsageError(f"--lod must be leaf counts separated by commas, got {lod!r}") from None
+            raise click.BadParameter(f"must be leaf counts separated by commas, got {lod!r}",
+                                     param_hint="--lod") from None
         if not budgets or min(budgets) < 1:
-            raise UsageError(f"--lod leaf counts must be >= 1, got {lod!r}")
+            raise click.BadParameter(f"leaf counts must be >= 1, got {lod!r}", param_hint="--lod")
         if frames is not None or heatmap or normals:
-            raise UsageError("--lod makes one frame per budget: drop --frames, --heatmap and --normals")
+            raise click.UsageError("--lod makes one frame per budget: drop --frames, --heatmap and --normals")
     if still and frames not in (None, 1):
-        raise UsageError(f"{out}: a PNG holds one frame; write a .gif or .mp4 for --frames {frames}")
+        raise click.UsageError(f"{out}: a PNG holds one frame; write a .gif or .mp4 for --frames {frames}")
     if heatmap and normals:
-        raise UsageError("--heatmap shows render cost and ignores shading: drop --normals")
+        raise click.UsageError("--heatmap shows render cost and ignores shading: drop --normals")
     t = load(tree)
     normal_trees = read_trees(normals, NORMALS) if normals else None
     orbit = {"up": up, "fov": fov, "orthographic": orthographic}
