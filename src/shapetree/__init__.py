@@ -9,16 +9,25 @@ from .mesh import Mesh, load_mesh
 from .tree import NORMALS, OCCUPANCY, Tree
 
 __all__ = [
-    "FormatError", "MeshError", "ShapetreeError", "UsageError",
-    "Mesh", "Tree", "NORMALS", "OCCUPANCY",
-    "build", "load", "load_mesh", "read_trees",
+    "NORMALS",
+    "OCCUPANCY",
+    "FormatError",
+    "Mesh",
+    "MeshError",
+    "ShapetreeError",
+    "Tree",
+    "UsageError",
+    "build",
+    "load",
+    "load_mesh",
+    "read_trees",
 ]
 __version__ = "0.1.0"
 
 
 # Import the submodule first: importing ``shapetree.build`` binds the module to the package
 # attribute ``build``, which the function below then takes over for good.
-from . import build as _build_module  # noqa: E402
+from . import build as _build_module
 
 
 def build(mesh_or_path, **kwargs) -> Tree:

@@ -195,9 +195,33 @@ def fixed_directions(k: int) -> np.ndarray:
 # ---------------------------------------------------------------- nodes
 class _Node:
     __slots__ = (
-        "id", "depth", "pn", "po", "ps", "cs", "cv", "volume", "qs", "qv", "qid", "qa",
-        "ref", "w_ref", "X", "y", "comp", "m_u", "m_s", "split", "gain", "value",
-        "left", "right", "seed",
+        "X",
+        "comp",
+        "cs",
+        "cv",
+        "depth",
+        "diam",
+        "gain",
+        "id",
+        "left",
+        "m_s",
+        "m_u",
+        "pn",
+        "po",
+        "ps",
+        "qa",
+        "qid",
+        "qs",
+        "qv",
+        "ref",
+        "right",
+        "seed",
+        "split",
+        "value",
+        "volume",
+        "w_ref",
+        "wt",
+        "y",
     )
 
     def __init__(self):
@@ -285,7 +309,7 @@ class _Builder:
         node.m_u = 1.0
         node.m_s = 1.0
         state = sampling.make_state(node.seed)
-        n_s = int(round(self.n_root * self.w_s))
+        n_s = round(self.n_root * self.w_s)
         Xs, _ = sampling.near_surface(node.pn, node.po, node.ps, self.lo, self.hi, node.qs, node.qv,
                                       node.qa, n_s, self.sigma, state, 20 * n_s)
         Xu = self.lo + (self.hi - self.lo) * sampling.rand_array(state, 3 * (self.n_root - len(Xs))).reshape(-1, 3)
@@ -300,8 +324,9 @@ class _Builder:
 
     # -- splitting -------------------------------------------------------------------
     def _children(self, node: _Node) -> tuple[_Node, _Node]:
+        """Fill the node's two (already numbered) children: cells, surface pieces, samples."""
         nrm, off = node.split
-        kids = []
+        kids = [self.nodes[node.left], self.nodes[node.right]]
         ls, lv, rs, rv = cells.split_cell(node.cs, node.cv, nrm, off, self.eps)
         qparts = cells.split_pieces(node.qs, node.qv, node.qid, nrm, off, self.eps, self.min_area)
         go_left = _side_of(node.X, nrm, off)
@@ -310,9 +335,7 @@ class _Builder:
             (0, (ls, lv), qparts[:4], go_left),
             (1, (rs, rv), qparts[4:], ~go_left),
         ):
-            c = _Node()
-            c.id = len(self.nodes)
-            self.nodes.append(c)
+            c = kids[side]
             c.depth = node.depth + 1
             c.seed = self._node_seed(c.id)
             c.pn = np.concatenate([node.pn, nrm[None]])
@@ -330,18 +353,24 @@ class _Builder:
             c.m_u = c.volume / self.box_volume
             c.m_s = node.m_s * np.count_nonzero(c.comp == 1) / n_s
             c.ref = cv.mean(0) if len(cv) else node.ref
-            kids.append(c)
-        node.left, node.right = kids[0].id, kids[1].id
+            c.diam = float(np.linalg.norm(cv.max(0) - cv.min(0))) if len(cv) else 0.0
         return kids[0], kids[1]
 
-    def _sample(self, pair):
+    def _expand(self, node: _Node):
+        """Worker task: split a node; sample and label its children as far as crossings go."""
+        kids = self._children(node)
+        out = [(c, self._sample(c, node)) for c in kids]
+        node.X = node.y = node.comp = None
+        node.qv = node.cv = None
+        return out
+
+    def _sample(self, c: _Node, parent: _Node):
         """Top up a child's samples and label what can be labelled by crossings."""
-        c, parent = pair
         state = sampling.make_state(c.seed)
         parts = []
         comps = []
         if len(c.qid):
-            diam = float(np.linalg.norm(c.cv.max(0) - c.cv.min(0)))
+            diam = c.diam
             small = diam <= 4 * self.sigma
             need = max(self.n_node - len(c.X), self.n_fresh)
             if need > 0:
@@ -397,7 +426,7 @@ class _Builder:
         n_s = int(np.count_nonzero(st))
         if n_s:
             n_m = len(c.X) - n_s
-            diam = float(np.linalg.norm(c.cv.max(0) - c.cv.min(0)))
+            diam = c.diam
             q = 1.0 / max(2 * self._delta(diam) * float(c.qa.sum()), 1e-300)
             mass = self._mass(c)
             if diam <= 4 * self.sigma:
@@ -427,7 +456,7 @@ class _Builder:
             offs = np.concatenate([np.full(len(self.dirs), np.nan, np.float32), tb])
         else:
             dirs, offs = self.dirs, np.full(len(self.dirs), np.nan, np.float32)
-        X, y, wt = c.X, c.y, self._weights(c)
+        X, y, wt = c.X, c.y, c.wt
         if len(X) > self.max_score:  # large shallow nodes: a strided subset scores as well
             step = -(-len(X) // self.max_score)
             X, y, wt = (np.ascontiguousarray(a[::step]) for a in (X, y, wt))
@@ -436,36 +465,44 @@ class _Builder:
             c.split = (nrm, off)
             c.gain = gain * self._mass(c)
 
-    def _finish_labels(self, children, results):
-        need = []
-        for c, (new, comp, pts, w, bad) in zip(children, results):
-            if np.any(bad):
-                need.append(pts[bad])
-        if need:
-            allw = self._winding(np.concatenate(need))
+    def _resolve(self, results):
+        """Label, with libigl in one call, the points that crossings could not settle."""
+        need = [pts[bad] for _, (_, _, pts, _, bad) in results if np.any(bad)]
+        allw = self._winding(np.concatenate(need)) if need else None
         pos = 0
-        for c, (new, comp, pts, w, bad) in zip(children, results):
+        out = []
+        for c, (new, comp, pts, w, bad) in results:
             nb_ = int(np.count_nonzero(bad))
             if nb_:
-                w = w.copy() if w.dtype == allw.dtype else w.astype(allw.dtype)
+                w = w.astype(allw.dtype)
                 w[bad] = allw[pos:pos + nb_]
                 pos += nb_
-            c.w_ref = w[0]
-            if len(new):
-                c.X = np.concatenate([c.X, new])
-                c.y = np.concatenate([c.y, w[1:] > 0.5])
-                c.comp = np.concatenate([c.comp, comp])
-            if len(c.qid) == 0:
-                c.value = bool(w[0] > 0.5)
-            elif len(c.y):
-                wt = self._weights(c)
-                c.value = bool(2 * wt[c.y].sum() >= wt.sum())
-            else:
-                c.value = bool(w[0] > 0.5)
+            out.append((c, new, comp, w))
+        return out
+
+    def _finish(self, item):
+        """Worker task: store a child's labelled samples and leaf value, then score its split."""
+        c, new, comp, w = item
+        c.w_ref = w[0]
+        if len(new):
+            c.X = np.concatenate([c.X, new])
+            c.y = np.concatenate([c.y, w[1:] > 0.5])
+            c.comp = np.concatenate([c.comp, comp])
+        c.wt = self._weights(c)
+        if len(c.qid) == 0 or len(c.y) == 0:
+            c.value = bool(w[0] > 0.5)
+        else:
+            c.value = bool(2 * c.wt[c.y].sum() >= c.wt.sum())
+        self._evaluate(c)
+        if c.split is None:
+            c.X = c.y = c.comp = c.wt = None
+            c.qv = c.cv = None
 
     def run(self, progress=None) -> Tree:
         root = self._root()
         root.value = bool(2 * np.count_nonzero(root.y) >= len(root.y))
+        root.diam = float(np.linalg.norm(self.hi - self.lo))
+        root.wt = np.ones(len(root.X))
         self._evaluate(root)
         heap: list[tuple[float, int]] = []
         if root.split is not None:
@@ -476,22 +513,21 @@ class _Builder:
             # best-first order holds (in particular for small leaf budgets)
             take = min(self.batch, max(1, leaves // self.batch_share), self.max_leaves - leaves, len(heap))
             batch = [self.nodes[heapq.heappop(heap)[1]] for _ in range(take)]
-            pairs = []
-            for node in batch:
-                left, right = self._children(node)
-                pairs += [(left, node), (right, node)]
-                node.X = node.y = node.comp = None
-                node.qv = node.cv = None
-            results = self._map(self._sample, pairs)
-            kids = [p[0] for p in pairs]
-            self._finish_labels(kids, results)
-            self._map(self._evaluate, kids)
-            for c in kids:
+            for node in batch:  # number the children in a fixed order before any work
+                for side in range(2):
+                    c = _Node()
+                    c.id = len(self.nodes)
+                    self.nodes.append(c)
+                    if side == 0:
+                        node.left = c.id
+                    else:
+                        node.right = c.id
+            results = [r for pair in self._map(self._expand, batch) for r in pair]
+            items = self._resolve(results)
+            self._map(self._finish, items)
+            for c, *_ in items:
                 if c.split is not None:
                     heapq.heappush(heap, (-c.gain, c.id))
-                else:
-                    c.X = c.y = c.comp = None
-                    c.qv = c.cv = None
             leaves += take
             if progress is not None:
                 progress(leaves)

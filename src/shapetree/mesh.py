@@ -90,7 +90,7 @@ def load_mesh(path: str | Path) -> Mesh:
         raise MeshError(f"{p}: empty file")
     try:
         loaded = trimesh.load(str(p), force="mesh", process=False, skip_materials=True)
-    except Exception as e:  # trimesh raises many kinds of errors on bad files
+    except Exception as e:  # noqa: BLE001 -- trimesh raises many kinds of errors on bad files
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise MeshError(f"{p}: cannot parse mesh ({msg[:160]})") from None
     vertices = getattr(loaded, "vertices", None)

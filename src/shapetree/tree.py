@@ -54,7 +54,7 @@ def _contains(normal, offset, left, right, value, lo, hi, points):
         x2 = points[k, 2]
         if x0 < lo[0] or x0 > hi[0] or x1 < lo[1] or x1 > hi[1] or x2 < lo[2] or x2 > hi[2]:
             continue
-        if not (x0 == x0 and x1 == x1 and x2 == x2):
+        if np.isnan(x0) or np.isnan(x1) or np.isnan(x2):
             continue
         out[k] = value[_descend(normal, offset, left, right, x0, x1, x2)]
     return out
