@@ -44,19 +44,58 @@ def leaf_index(normal, offset, left, right, points):
     return out
 
 
+@nb.njit(cache=True)
+def _pack(normal, offset, left, right, value):
+    """Query layout: nodes in pre-order so a branch's left child is the next node; ``planes``
+    (n, 4) float32 = normal, offset; ``nxt`` (n,) int32 = right child, or -1 / -2 for an
+    outside / inside leaf. One 16-byte record per node keeps a descent in few cache lines."""
+    n = left.shape[0]
+    planes = np.zeros((n, 4), np.float32)
+    nxt = np.empty(n, np.int32)
+    stack = np.empty(n + 1, np.int64)  # old ids to visit
+    pending = np.full(n, -1, np.int64)  # new id of the parent waiting for this right child
+    sp = 0
+    stack[sp] = 0
+    sp += 1
+    k = 0
+    while sp > 0:
+        sp -= 1
+        i = stack[sp]
+        if pending[i] >= 0:
+            nxt[pending[i]] = k
+        if left[i] < 0:
+            nxt[k] = -2 if value[i] else -1
+        else:
+            planes[k, 0] = normal[i, 0]
+            planes[k, 1] = normal[i, 1]
+            planes[k, 2] = normal[i, 2]
+            planes[k, 3] = offset[i]
+            pending[right[i]] = k
+            stack[sp] = right[i]
+            stack[sp + 1] = left[i]
+            sp += 2
+        k += 1
+    return planes, nxt
+
+
 @nb.njit(cache=True, parallel=True)
-def _contains(normal, offset, left, right, value, lo, hi, points):
+def _contains_packed(planes, nxt, lo, hi, points):
     n = points.shape[0]
     out = np.zeros(n, np.bool_)
     for k in nb.prange(n):
         x0 = points[k, 0]
         x1 = points[k, 1]
         x2 = points[k, 2]
-        if x0 < lo[0] or x0 > hi[0] or x1 < lo[1] or x1 > hi[1] or x2 < lo[2] or x2 > hi[2]:
+        # written so that NaN coordinates fail the test too
+        if not (x0 >= lo[0] and x0 <= hi[0] and x1 >= lo[1] and x1 <= hi[1] and x2 >= lo[2] and x2 <= hi[2]):
             continue
-        if np.isnan(x0) or np.isnan(x1) or np.isnan(x2):
-            continue
-        out[k] = value[_descend(normal, offset, left, right, x0, x1, x2)]
+        i = 0
+        r = nxt[0]
+        while r >= 0:
+            d = np.float64(planes[i, 0]) * x0 + np.float64(planes[i, 1]) * x1 + np.float64(planes[i, 2]) * x2
+            i = i + 1 if d < np.float64(planes[i, 3]) else r
+            r = nxt[i]
+        out[k] = r == -2
     return out
 
 
@@ -93,6 +132,7 @@ class Tree:
     bounds: np.ndarray
     kind: int = OCCUPANCY
     meta: dict = field(default_factory=dict)
+    _packed: tuple | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.normal = np.ascontiguousarray(self.normal, np.float32).reshape(-1, 3)
@@ -143,10 +183,10 @@ class Tree:
         if self.kind != OCCUPANCY:
             raise UsageError("contains() needs an occupancy tree, this is a normal-map tree")
         pts = _as_points(points)
-        return _contains(
-            self.normal, self.offset, self.left, self.right, self.value,
-            self.bounds[0], self.bounds[1], pts,
-        )
+        key = (id(self.normal), id(self.offset), id(self.left), id(self.right), id(self.value))
+        if self._packed is None or self._packed[0] != key:
+            self._packed = (key, *_pack(self.normal, self.offset, self.left, self.right, self.value))
+        return _contains_packed(self._packed[1], self._packed[2], self.bounds[0], self.bounds[1], pts)
 
     def predict(self, points: np.ndarray) -> np.ndarray:
         """Leaf value of each point: (n,) bool or (n, 3) float32 (bounds not checked)."""
