@@ -66,3 +66,18 @@ def test_points_must_have_three_columns():
     tree = half_space_tree((1.0, 0.0, 0.0), 0.5)
     with pytest.raises(UsageError):
         tree.contains(np.zeros((4, 2)))
+
+
+def test_node_order_does_not_matter():
+    """A tree whose nodes are not stored in pre-order evaluates the same (root stays first)."""
+    rng = np.random.default_rng(11)
+    tree = random_tree(rng, 200)
+    perm = np.concatenate([[0], 1 + rng.permutation(tree.n_nodes - 1)])  # new position of old node
+    inv = np.empty_like(perm)
+    inv[perm] = np.arange(len(perm))
+    remap = np.where(tree.left >= 0, perm[np.maximum(tree.left, 0)], -1)
+    remap_r = np.where(tree.right >= 0, perm[np.maximum(tree.right, 0)], -1)
+    shuffled = Tree(tree.normal[inv], tree.offset[inv], remap[inv], remap_r[inv], tree.value[inv], tree.bounds)
+    pts = rng.uniform(-1.2, 1.2, (5000, 3))
+    assert np.array_equal(shuffled.contains(pts), tree.contains(pts))
+    assert np.array_equal(shuffled.contains(pts), slow_contains(shuffled, pts))
