@@ -235,7 +235,8 @@ class _Node:
 class _Builder:
     def __init__(self, mesh: Mesh, *, max_leaves: int, max_depth: int, seed: int, samples_per_node: int,
                  root_samples: int, surface_weight: float, sigma: float, n_directions: int,
-                 n_surface_planes: int, n_perturb: int, n_straddle: int, igl_above: int, batch: int,
+                 n_surface_planes: int, n_perturb: int, n_straddle: int, spread_depth: int, igl_above: int,
+                 batch: int,
                  threads: int):
         self.mesh = mesh
         self.closed = mesh.is_closed()
@@ -260,6 +261,7 @@ class _Builder:
         self.igl_above = igl_above
         self.batch = batch
         self.batch_share = 32
+        self.spread_depth = spread_depth
         self.box_volume = float(np.prod(self.hi - self.lo))
         self.area = float(mesh.face_areas().sum())
         # triangle ids index the mesh's faces first, then (open meshes) the fans over its holes,
@@ -444,6 +446,9 @@ class _Builder:
         if len(c.qid) == 0 or c.depth >= self.max_depth or len(c.X) < 2:
             return
         state = sampling.make_state(c.seed ^ 0x5DEECE66D)
+        # deep cells are small and hug the surface: the surface planes and the local search
+        # find their splits; the fixed spread of directions only pays near the root
+        base = self.dirs if c.depth <= self.spread_depth else self.dirs[:3]
         k = min(self.n_surface_planes, len(c.qid))
         if k:
             cdf = np.cumsum(c.qa)
@@ -452,10 +457,10 @@ class _Builder:
             tid = c.qid[np.minimum(pick, len(c.qid) - 1)]
             tn = self.tri_normal[tid].astype(np.float32)
             tb = np.einsum("ij,ij->i", tn.astype(np.float64), self.tri[tid, 0]).astype(np.float32)
-            dirs = np.concatenate([self.dirs, tn])
-            offs = np.concatenate([np.full(len(self.dirs), np.nan, np.float32), tb])
+            dirs = np.concatenate([base, tn])
+            offs = np.concatenate([np.full(len(base), np.nan, np.float32), tb])
         else:
-            dirs, offs = self.dirs, np.full(len(self.dirs), np.nan, np.float32)
+            dirs, offs = base, np.full(len(base), np.nan, np.float32)
         X, y, wt = c.X, c.y, c.wt
         if len(X) > self.max_score:  # large shallow nodes: a strided subset scores as well
             step = -(-len(X) // self.max_score)
@@ -566,9 +571,22 @@ def build_tree(mesh_or_path, *, max_leaves: int = DEFAULT_MAX_LEAVES, max_depth:
                seed: int = 0, progress: bool = False, samples_per_node: int = 192,
                root_samples: int = 32768, surface_weight: float = 0.5, sigma: float = 0.01,
                n_directions: int = 13, n_surface_planes: int = 12, n_perturb: int = 8, n_straddle: int = 64,
+               spread_depth: int = 12,
                threads: int | None = None) -> Tree:
     """Grow an occupancy tree for a mesh, best-first, until ``max_leaves`` leaves, ``max_depth``
-    or no split gains anything. Same mesh, settings and ``seed`` give byte-identical trees."""
+    or no split gains anything. Same mesh, settings and ``seed`` give byte-identical trees,
+    whatever ``threads`` is.
+
+    mesh_or_path: a path, ``Mesh``, trimesh object or ``(vertices, faces)``.
+    samples_per_node: target-mixture samples a node holds before it is scored (topped up with
+        at least 32 fresh ones per node); root_samples: samples of the root.
+    surface_weight: share of the target mass near the surface (the rest is uniform in the box);
+        sigma: the near-surface noise, as a fraction of the box's longest side.
+    n_directions: fixed spread of candidate normals (used down to depth ``spread_depth``);
+        n_surface_planes: planes of surface triangles tried per node; n_perturb: local search
+        steps around the best normal; n_straddle: samples drawn either side of the surface.
+    progress: show a progress bar; threads: worker threads (default: all cores).
+    """
     if max_leaves < 1:
         raise UsageError(f"max_leaves must be >= 1, got {max_leaves}")
     if max_depth < 0:
@@ -579,7 +597,7 @@ def build_tree(mesh_or_path, *, max_leaves: int = DEFAULT_MAX_LEAVES, max_depth:
     builder = _Builder(mesh, max_leaves=max_leaves, max_depth=max_depth, seed=seed,
                        samples_per_node=samples_per_node, root_samples=root_samples,
                        surface_weight=surface_weight, sigma=sigma, n_directions=n_directions,
-                       n_surface_planes=n_surface_planes, n_perturb=n_perturb, n_straddle=n_straddle,
+                       n_surface_planes=n_surface_planes, n_perturb=n_perturb, n_straddle=n_straddle, spread_depth=spread_depth,
                        igl_above=1 << 40,
                        batch=64, threads=threads)
     try:
