@@ -32,6 +32,7 @@ from shapetree.normals import (
     angular_error,
     fit_normal_trees,
     predict_normals,
+    predict_normals_filtered,
     surface_normal_samples,
     vertex_normals,
 )
@@ -102,12 +103,17 @@ def plot(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def shading_error(mesh: Mesh, leaves: list[int | None], folder: Path, map_leaves: int, n_samples: int) -> None:
+def shading_error(mesh: Mesh, leaves: list[int | None], folder: Path, map_leaves: list[int],
+                  n_samples: int) -> None:
     X, Y = surface_normal_samples(mesh, n_samples, np.random.default_rng(0))
-    trees = fit_normal_trees(X, Y, mesh.bounds, max_leaves=map_leaves)
-    print(f"\nnormal map: one tree of {trees[0].n_leaves} leaves, {len(encode_trees(trees)):,} bytes")
-    print("| occupancy tree leaves | hit pixels | flat planes: mean angle | normal map: mean angle | ratio |")
-    print("|---:|---:|---:|---:|---:|")
+    maps = {L: fit_normal_trees(X, Y, mesh.bounds, max_leaves=L) for L in map_leaves}
+    print("\nmean angle (degrees) between the shading normal at each hit pixel and the mesh's interpolated "
+          "normal at the closest surface point; 'raw': the map's leaf, 'filtered': "
+          "`predict_normals_filtered` (12 taps, default radius)")
+    head = " | ".join(f"map {L} leaves ({len(encode_trees(maps[L])) // 1024} KiB): raw / filtered"
+                      for L in map_leaves)
+    print(f"| occupancy tree | hit pixels | flat planes | {head} | best ratio |")
+    print("|---:|---:|---:|" + "---:|" * len(map_leaves) + "---:|")
     for budget in leaves:
         tree, _ = cached_tree(mesh, "cgal_bunny00.off", budget, folder)
         o, d = view_rays(tree.bounds, 512)
@@ -115,8 +121,14 @@ def shading_error(mesh: Mesh, leaves: list[int | None], folder: Path, map_leaves
         p = o[hits.hit] + hits.t[hits.hit, None] * d[hits.hit]
         truth = closest_normals(mesh, p)
         flat = angular_error(hits.normal[hits.hit], truth).mean()
-        mapped = angular_error(predict_normals(trees, p), truth).mean()
-        print(f"| {tree.n_leaves:,} | {len(p):,} | {flat:.2f} | {mapped:.2f} | {flat / mapped:.2f}x |", flush=True)
+        cells, best = [], np.inf
+        for L in map_leaves:
+            raw = angular_error(predict_normals(maps[L], p), truth).mean()
+            filtered = angular_error(predict_normals_filtered(maps[L], p), truth).mean()
+            best = min(best, raw, filtered)
+            cells.append(f"{raw:.2f} / {filtered:.2f}")
+        print(f"| {tree.n_leaves:,} leaves | {len(p):,} | {flat:.2f} | {' | '.join(cells)} | {flat / best:.2f}x |",
+              flush=True)
 
 
 def main(argv=None) -> None:
@@ -124,21 +136,24 @@ def main(argv=None) -> None:
     ap.add_argument("--samples", type=int, default=200_000)
     ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "normals.png")
     ap.add_argument("--quick", action="store_true", help="Only the configurations of <= 1024 leaves.")
+    ap.add_argument("--skip-sizes", action="store_true", help="Only the shading comparison.")
     ap.add_argument("--trees", type=Path, default=ROOT / "out" / "bench-trees")
     ap.add_argument("--leaves", type=int, default=4000, help="Occupancy tree for the shading comparison.")
-    ap.add_argument("--map-leaves", type=int, default=4096)
+    ap.add_argument("--map-leaves", default="1024,4096,8192", help="Normal maps for the shading comparison.")
     args = ap.parse_args(argv)
 
     print(f"machine: {machine()}")
     mesh = load_normalised("cgal_bunny00.off")
     print(f"\ncgal_bunny00 ({len(mesh.faces):,} triangles), {args.samples:,} training samples, "
           "20,000 held-out samples")
-    print("| trees | leaves each | leaves | bytes | cosine error | mean angle (deg) | fit s |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    rows = size_vs_error(mesh, args.samples, args.quick)
-    plot(rows, args.plot)
-    print(f"plot: {args.plot}")
-    shading_error(mesh, [args.leaves, None], args.trees, args.map_leaves, args.samples)
+    if not args.skip_sizes:
+        print("| trees | leaves each | leaves | bytes | cosine error | mean angle (deg) | fit s |")
+        print("|---:|---:|---:|---:|---:|---:|---:|")
+        rows = size_vs_error(mesh, args.samples, args.quick)
+        plot(rows, args.plot)
+        print(f"plot: {args.plot}")
+    shading_error(mesh, [args.leaves, None], args.trees, [int(v) for v in args.map_leaves.split(",")],
+                  args.samples)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from shapetree.normals import (
     fit_normal_tree,
     fit_normal_trees,
     predict_normals,
+    predict_normals_filtered,
     surface_normal_samples,
     vertex_normals,
 )
@@ -149,7 +150,10 @@ def test_a_normal_map_smooths_the_shading_of_a_faceted_sphere():
     truth = p / np.linalg.norm(p, axis=1, keepdims=True)
     flat = angular_error(hits.normal[hits.hit], truth).mean()
     mapped = angular_error(predict_normals(trees, p), truth).mean()
+    filtered = angular_error(predict_normals_filtered(trees, p), truth).mean()
     assert mapped < flat / 2
+    assert filtered < mapped
+    assert np.array_equal(predict_normals_filtered(trees, p, radius=0.0), predict_normals(trees, p))
 
 
 def test_bad_arguments_are_rejected():

@@ -462,13 +462,14 @@ def _render_kernel(planes, children, value, lo, hi, max_depth, frame, half, orth
 
 
 def render(tree: Tree, camera: Camera | None = None, size: tuple[int, int] = (512, 512), *,
-           normal_trees: list[Tree] | None = None, heatmap: bool = False, material: Material = Material(),
-           **orbit) -> np.ndarray:
+           normal_trees: list[Tree] | None = None, normal_filter: float | None = None,
+           heatmap: bool = False, material: Material = Material(), **orbit) -> np.ndarray:
     """Render an occupancy tree: (h, w, 4) uint8 RGBA image, transparent background.
 
     camera: defaults to ``orbit_camera(tree.bounds, **orbit)``; normal_trees: a normal map used in
-    place of the flat plane normals; heatmap: colour every pixel by the cells its ray visited,
-    with a legend, instead of shading.
+    place of the flat plane normals, looked up with ``normals.predict_normals_filtered`` (radius
+    ``normal_filter``, default matched to its leaves, 0 for the raw leaves); heatmap: colour every
+    pixel by the cells its ray visited, with a legend, instead of shading.
     """
     if tree.kind != OCCUPANCY:
         raise UsageError("render() needs an occupancy tree, this is a normal-map tree")
@@ -483,7 +484,7 @@ def render(tree: Tree, camera: Camera | None = None, size: tuple[int, int] = (51
         if heatmap:
             return heatmap_image(cost.reshape(h, w))
         return img.reshape(h, w, 4)
-    from .normals import predict_normals
+    from .normals import predict_normals_filtered
 
     origins, directions = cam.rays(w, h)
     hits = raycast(tree, origins, directions)
@@ -491,7 +492,7 @@ def render(tree: Tree, camera: Camera | None = None, size: tuple[int, int] = (51
         return heatmap_image((hits.cells + hits.hit).reshape(h, w))
     hit = hits.hit
     points = origins[hit] + hits.t[hit, None] * directions[hit]
-    predicted = predict_normals(normal_trees, points)
+    predicted = predict_normals_filtered(normal_trees, points, normal_filter)
     ok = np.linalg.norm(predicted, axis=1) > 0
     normals = hits.normal.copy()
     normals[np.flatnonzero(hit)[ok]] = predicted[ok]
