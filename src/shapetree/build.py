@@ -31,8 +31,7 @@ DEFAULT_MAX_DEPTH = 96
 
 
 # ---------------------------------------------------------------- split scoring kernels
-INDEX_BITS = 13
-MAX_SCORE = 1 << INDEX_BITS  # samples scored per node; the index rides in the mantissa
+MAX_SCORE = 8192  # samples scored per node; larger (shallow) nodes score a strided subset
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -53,35 +52,36 @@ def _project(X, d0, d1, d2, out):
 
 
 @nb.njit(cache=True, nogil=True)
-def _scan(proj, y, wt, total, pos, keys):
+def _scan(proj, cls, ws, total, pos, keys):
     """Best weighted-entropy split along one direction: (child entropy sum, float32 threshold).
 
-    Each sample's index rides in the low mantissa bits of its projection, so a plain in-place
-    sort (no argsort) orders values, labels and weights together; the perturbation is far below
-    the float32 resolution of thresholds, which are re-checked against the neighbours.
+    A sample's class (bit 0: inside, bit 1: straddling, weight ``ws`` instead of 1) rides in
+    the two lowest mantissa bits of its projection, so one in-place sort of plain floats orders
+    values and classes together, with no argsort and no gather; the few ulps this costs are far
+    below the float32 resolution of a threshold.
     """
     n = proj.shape[0]
     bits = keys.view(np.int64)
-    mask = np.int64((1 << INDEX_BITS) - 1)
     for i in range(n):
         keys[i] = proj[i]
-        bits[i] = (bits[i] & ~mask) | np.int64(i)
+        bits[i] = (bits[i] & ~np.int64(3)) | np.int64(cls[i])
     keys[:n].sort()
     best = np.inf
     thr = np.float32(np.nan)
     wl = 0.0
     pl = 0.0
     for k in range(n - 1):
-        i = bits[k] & mask
-        j = bits[k + 1] & mask
-        wl += wt[i]
-        if y[i]:
-            pl += wt[i]
+        ci = bits[k] & 3
+        cj = bits[k + 1] & 3
+        w = ws if ci & 2 else 1.0
+        wl += w
+        if ci & 1:
+            pl += w
         # only a change of label can start an optimal cut (Fayyad & Irani)
-        if y[i] == y[j]:
+        if (ci & 1) == (cj & 1):
             continue
-        a = proj[i]
-        b = proj[j]
+        a = keys[k]
+        b = keys[k + 1]
         if not (a < b):
             continue
         h = _entropy_sum(wl, pl, total - wl, pos - pl)
@@ -97,7 +97,7 @@ def _scan(proj, y, wt, total, pos, keys):
 
 
 @nb.njit(cache=True, nogil=True)
-def _at_threshold(proj, y, wt, total, pos, thr):
+def _at_threshold(proj, cls, ws, total, pos, thr):
     n = proj.shape[0]
     wl = 0.0
     pl = 0.0
@@ -106,17 +106,19 @@ def _at_threshold(proj, y, wt, total, pos, thr):
     for i in range(n):
         if proj[i] < t:
             cnt += 1
-            wl += wt[i]
-            if y[i]:
-                pl += wt[i]
+            w = ws if cls[i] & 2 else 1.0
+            wl += w
+            if cls[i] & 1:
+                pl += w
     if cnt == 0 or cnt == n:
         return np.inf
     return _entropy_sum(wl, pl, total - wl, pos - pl)
 
 
 @nb.njit(cache=True, nogil=True)
-def choose_split(X, y, wt, dirs, offsets, n_perturb, spread, state):
-    """Best plane for weighted samples ``X`` (n, 3), labels ``y`` (n,) bool, weights ``wt`` (n,).
+def choose_split(X, cls, ws, dirs, offsets, n_perturb, spread, state):
+    """Best plane for samples ``X`` (n, 3) float64 of classes ``cls`` (n,) uint8 (bit 0: inside;
+    bit 1: a straddling sample, whose weight is ``ws``; the others weigh 1).
 
     ``dirs`` (c, 3) float32 candidate normals; ``offsets`` (c,) float32 with NaN where the
     threshold is scanned, a value where the plane is fixed (a surface triangle's plane).
@@ -127,9 +129,10 @@ def choose_split(X, y, wt, dirs, offsets, n_perturb, spread, state):
     total = 0.0
     pos = 0.0
     for i in range(n):
-        total += wt[i]
-        if y[i]:
-            pos += wt[i]
+        w = ws if cls[i] & 2 else 1.0
+        total += w
+        if cls[i] & 1:
+            pos += w
     best_n = np.zeros(3, np.float32)
     best_b = np.float32(0.0)
     if pos <= 0.0 or pos >= total:
@@ -141,10 +144,10 @@ def choose_split(X, y, wt, dirs, offsets, n_perturb, spread, state):
     for c in range(dirs.shape[0]):
         _project(X, np.float64(dirs[c, 0]), np.float64(dirs[c, 1]), np.float64(dirs[c, 2]), proj)
         if np.isnan(offsets[c]):
-            h, t = _scan(proj, y, wt, total, pos, keys)
+            h, t = _scan(proj, cls, ws, total, pos, keys)
         else:
             t = offsets[c]
-            h = _at_threshold(proj, y, wt, total, pos, t)
+            h = _at_threshold(proj, cls, ws, total, pos, t)
         # a fixed surface plane wins ties: it removes its triangle from both children
         if h < best - 1e-12 or (h <= best + 1e-12 and not np.isnan(offsets[c]) and h < np.inf):
             best = h
@@ -163,7 +166,7 @@ def choose_split(X, y, wt, dirs, offsets, n_perturb, spread, state):
         cand[1] = np.float32(v1 / nv)
         cand[2] = np.float32(v2 / nv)
         _project(X, np.float64(cand[0]), np.float64(cand[1]), np.float64(cand[2]), proj)
-        h, t = _scan(proj, y, wt, total, pos, keys)
+        h, t = _scan(proj, cls, ws, total, pos, keys)
         if h < best - 1e-12:
             best = h
             best_n[:] = cand
@@ -220,7 +223,7 @@ class _Node:
         "value",
         "volume",
         "w_ref",
-        "wt",
+        "ws",
         "y",
     )
 
@@ -415,28 +418,25 @@ class _Builder:
     def _delta(self, diam: float) -> float:
         return min(self.delta * diam, 0.5 * self.sigma)
 
-    def _weights(self, c: _Node) -> np.ndarray:
-        """Importance weights relative to a sample of the target mixture (weight 1).
+    def _straddle_weight(self, c: _Node) -> float:
+        """Importance weight of a straddling sample relative to a target-mixture sample (1).
 
         Straddling samples have density q = 1 / (2 delta A) in the slab around the cell's surface
         pieces; the target density there is p (flat within cells much smaller than sigma, else
-        the near-surface peak plus the uniform part). Balance heuristic: w = 1 / (1 + n_s q m / (n_m p))
-        with m the node's mass.
+        the near-surface peak plus the uniform part). Balance heuristic:
+        w = 1 / (1 + n_s q m / (n_m p)) with m the node's mass.
         """
-        wt = np.ones(len(c.X))
-        st = c.comp == 2
-        n_s = int(np.count_nonzero(st))
-        if n_s:
-            n_m = len(c.X) - n_s
-            diam = c.diam
-            q = 1.0 / max(2 * self._delta(diam) * float(c.qa.sum()), 1e-300)
-            mass = self._mass(c)
-            if diam <= 4 * self.sigma:
-                p = mass / max(c.volume, 1e-300)
-            else:
-                p = self.w_s / (self.area * np.sqrt(2 * np.pi) * self.sigma) + (1 - self.w_s) / self.box_volume
-            wt[st] = 1.0 / (1.0 + n_s * q * mass / (max(n_m, 1) * p))
-        return wt
+        n_s = int(np.count_nonzero(c.comp == 2))
+        if not n_s:
+            return 1.0
+        n_m = len(c.X) - n_s
+        q = 1.0 / max(2 * self._delta(c.diam) * float(c.qa.sum()), 1e-300)
+        mass = self._mass(c)
+        if c.diam <= 4 * self.sigma:
+            p = mass / max(c.volume, 1e-300)
+        else:
+            p = self.w_s / (self.area * np.sqrt(2 * np.pi) * self.sigma) + (1 - self.w_s) / self.box_volume
+        return 1.0 / (1.0 + n_s * q * mass / (max(n_m, 1) * p))
 
     def _mass(self, c: _Node) -> float:
         return self.w_s * c.m_s + (1 - self.w_s) * c.m_u
@@ -461,11 +461,12 @@ class _Builder:
             offs = np.concatenate([np.full(len(base), np.nan, np.float32), tb])
         else:
             dirs, offs = base, np.full(len(base), np.nan, np.float32)
-        X, y, wt = c.X, c.y, c.wt
+        X = c.X
+        cls = c.y.astype(np.uint8) | ((c.comp == 2).astype(np.uint8) << 1)
         if len(X) > self.max_score:  # large shallow nodes: a strided subset scores as well
             step = -(-len(X) // self.max_score)
-            X, y, wt = (np.ascontiguousarray(a[::step]) for a in (X, y, wt))
-        nrm, off, gain = choose_split(X, y, wt, dirs, offs, self.n_perturb, 0.15, state)
+            X, cls = np.ascontiguousarray(X[::step]), np.ascontiguousarray(cls[::step])
+        nrm, off, gain = choose_split(X, cls, c.ws, dirs, offs, self.n_perturb, 0.15, state)
         if gain > 1e-12:
             c.split = (nrm, off)
             c.gain = gain * self._mass(c)
@@ -493,21 +494,22 @@ class _Builder:
             c.X = np.concatenate([c.X, new])
             c.y = np.concatenate([c.y, w[1:] > 0.5])
             c.comp = np.concatenate([c.comp, comp])
-        c.wt = self._weights(c)
+        c.ws = self._straddle_weight(c)
         if len(c.qid) == 0 or len(c.y) == 0:
             c.value = bool(w[0] > 0.5)
         else:
-            c.value = bool(2 * c.wt[c.y].sum() >= c.wt.sum())
+            wt = np.where(c.comp == 2, c.ws, 1.0)
+            c.value = bool(2 * wt[c.y].sum() >= wt.sum())
         self._evaluate(c)
         if c.split is None:
-            c.X = c.y = c.comp = c.wt = None
+            c.X = c.y = c.comp = None
             c.qv = c.cv = None
 
     def run(self, progress=None) -> Tree:
         root = self._root()
         root.value = bool(2 * np.count_nonzero(root.y) >= len(root.y))
         root.diam = float(np.linalg.norm(self.hi - self.lo))
-        root.wt = np.ones(len(root.X))
+        root.ws = 1.0
         self._evaluate(root)
         heap: list[tuple[float, int]] = []
         if root.split is not None:
