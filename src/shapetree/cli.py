@@ -241,7 +241,7 @@ def render(tree: str, output: str, normals: str | None, size: tuple[int, int], f
 @click.option("-o", "--output", required=True, help="Output normal-map .stree file.")
 @click.option("--trees", "n_trees", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Trees in the boosted ensemble (each fits what the previous ones left).")
-@click.option("--max-leaves", type=click.IntRange(1, 1_000_000), default=1024, show_default=True,
+@click.option("--max-leaves", type=click.IntRange(1, 1_000_000), default=4096, show_default=True,
               help="Leaf budget of each tree.")
 @click.option("--samples", type=click.IntRange(16, 20_000_000), default=200_000, show_default=True,
               help="Training points near the surface.")

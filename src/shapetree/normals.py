@@ -20,7 +20,7 @@ from .errors import UsageError
 from .mesh import Mesh, as_mesh
 from .tree import NORMALS, Tree
 
-DEFAULT_MAX_LEAVES = 1024
+DEFAULT_MAX_LEAVES = 4096
 DEFAULT_SAMPLES = 200_000
 
 
