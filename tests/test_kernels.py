@@ -44,8 +44,8 @@ def test_split_pieces_keeps_area_and_sides_and_drops_coplanar_pieces():
     assert np.all(lv[:, 0] <= 0.25 + 1e-12) and np.all(rv[:, 0] >= 0.25 - 1e-12)
     assert sorted(lid.tolist()) == [7, 8] and sorted(rid.tolist()) == [7, 8]
     # the plane z = 0 holds triangle 7: it goes to neither side
-    ls, lv, lid, la, rs, rv, rid, ra = cells.split_pieces(starts, tri, ids, np.array([0, 0, 1], np.float32),
-                                                          np.float32(0.0), 1e-9, 0.0)
+    _, _, lid, _, _, _, rid, _ = cells.split_pieces(starts, tri, ids, np.array([0, 0, 1], np.float32),
+                                                    np.float32(0.0), 1e-9, 0.0)
     assert 7 not in lid.tolist() and 7 not in rid.tolist()
 
 

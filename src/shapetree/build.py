@@ -431,12 +431,12 @@ class _Builder:
             return 1.0
         n_m = len(c.X) - n_s
         q = 1.0 / max(2 * self._delta(c.diam) * float(c.qa.sum()), 1e-300)
-        mass = self._mass(c)
-        if c.diam <= 4 * self.sigma:
-            p = mass / max(c.volume, 1e-300)
+        if c.diam <= 4 * self.sigma:  # p = m / V: the node's mass cancels
+            ratio = n_s * q * c.volume / max(n_m, 1)
         else:
             p = self.w_s / (self.area * np.sqrt(2 * np.pi) * self.sigma) + (1 - self.w_s) / self.box_volume
-        return 1.0 / (1.0 + n_s * q * mass / (max(n_m, 1) * p))
+            ratio = n_s * q * self._mass(c) / (max(n_m, 1) * p)
+        return 1.0 / (1.0 + ratio)
 
     def _mass(self, c: _Node) -> float:
         return self.w_s * c.m_s + (1 - self.w_s) * c.m_u

@@ -101,7 +101,16 @@ def split_pieces(starts, verts, ids, n, b, eps, min_area):
             bufl = np.empty((poly.shape[0] + 2, 3))
             bufr = np.empty((poly.shape[0] + 2, 3))
         nl, nr = split_polygon(poly, n, b, eps, bufl, bufr)
-        if nl >= 3:
+        # a piece with no vertex strictly on its side lies in the plane: it belongs to neither
+        strict_l = False
+        strict_r = False
+        for k in range(poly.shape[0]):
+            d = plane_distance(n, b, poly[k])
+            if d < -eps:
+                strict_l = True
+            elif d > eps:
+                strict_r = True
+        if nl >= 3 and strict_l:
             a = polygon_area(bufl, nl)
             if a > min_area:
                 lv[lvc:lvc + nl] = bufl[:nl]
@@ -110,7 +119,7 @@ def split_pieces(starts, verts, ids, n, b, eps, min_area):
                 la[nlp] = a
                 nlp += 1
                 ls[nlp] = lvc
-        if nr >= 3:
+        if nr >= 3 and strict_r:
             a = polygon_area(bufr, nr)
             if a > min_area:
                 rv[rvc:rvc + nr] = bufr[:nr]
