@@ -39,7 +39,7 @@ def test_split_pieces_keeps_area_and_sides_and_drops_coplanar_pieces():
     starts = np.array([0, 3, 6])
     ids = np.array([7, 8])
     n = np.array([1, 0, 0], np.float32)
-    ls, lv, lid, la, rs, rv, rid, ra = cells.split_pieces(starts, tri, ids, n, np.float32(0.25), 1e-12, 0.0)
+    _, lv, lid, la, _, rv, rid, ra = cells.split_pieces(starts, tri, ids, n, np.float32(0.25), 1e-12, 0.0)
     assert abs(la.sum() + ra.sum() - (0.5 + np.sqrt(3) / 2)) < 1e-12
     assert np.all(lv[:, 0] <= 0.25 + 1e-12) and np.all(rv[:, 0] >= 0.25 - 1e-12)
     assert sorted(lid.tolist()) == [7, 8] and sorted(rid.tolist()) == [7, 8]
