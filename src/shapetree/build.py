@@ -604,10 +604,13 @@ def build_tree(mesh_or_path, *, max_leaves: int = DEFAULT_MAX_LEAVES, max_depth:
                        batch=64, threads=threads)
     try:
         if progress:
+            from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+            console = Console(stderr=True)
             with Progress(TextColumn("building"), BarColumn(), TextColumn("{task.completed}/{task.total} leaves"),
-                          TimeElapsedColumn(), transient=True) as bar:
+                          TimeElapsedColumn(), transient=True, console=console,
+                          disable=not console.is_terminal) as bar:
                 task = bar.add_task("build", total=max_leaves)
                 tree = builder.run(lambda n: bar.update(task, completed=n))
         else:
