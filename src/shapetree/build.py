@@ -238,8 +238,7 @@ class _Node:
 class _Builder:
     def __init__(self, mesh: Mesh, *, max_leaves: int, max_depth: int, seed: int, samples_per_node: int,
                  root_samples: int, surface_weight: float, sigma: float, n_directions: int,
-                 n_surface_planes: int, n_perturb: int, n_straddle: int, spread_depth: int, igl_above: int,
-                 batch: int,
+                 n_surface_planes: int, n_perturb: int, n_straddle: int, spread_depth: int, batch: int,
                  threads: int):
         self.mesh = mesh
         self.closed = mesh.is_closed()
@@ -261,7 +260,6 @@ class _Builder:
         self.n_straddle = n_straddle
         self.delta = 0.05
         self.n_fresh = 32
-        self.igl_above = igl_above
         self.batch = batch
         self.batch_share = 32
         self.spread_depth = spread_depth
@@ -406,7 +404,7 @@ class _Builder:
         pts = np.concatenate([c.ref[None], new])
         w = np.zeros(len(pts), np.int64 if self.closed else np.float64)
         bad = np.ones(len(pts), np.bool_)
-        if self.closed and len(parent.qid) <= self.igl_above:
+        if self.closed:
             V, F, box = self.mesh.vertices, self.mesh.faces, self.tri_box
             w0, b0 = winding_by_crossings(V, F, box, parent.qid, parent.ref, parent.w_ref, pts[:1], 1e-9)
             if not b0[0]:
@@ -599,9 +597,8 @@ def build_tree(mesh_or_path, *, max_leaves: int = DEFAULT_MAX_LEAVES, max_depth:
     builder = _Builder(mesh, max_leaves=max_leaves, max_depth=max_depth, seed=seed,
                        samples_per_node=samples_per_node, root_samples=root_samples,
                        surface_weight=surface_weight, sigma=sigma, n_directions=n_directions,
-                       n_surface_planes=n_surface_planes, n_perturb=n_perturb, n_straddle=n_straddle, spread_depth=spread_depth,
-                       igl_above=1 << 40,
-                       batch=64, threads=threads)
+                       n_surface_planes=n_surface_planes, n_perturb=n_perturb, n_straddle=n_straddle,
+                       spread_depth=spread_depth, batch=64, threads=threads)
     try:
         if progress:
             from rich.console import Console
