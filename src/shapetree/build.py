@@ -392,13 +392,12 @@ class _Builder:
                 Xu = sampling.hit_and_run(c.pn, c.po, c.ps, self.lo, self.hi, c.ref, need - k_s, state, 6, 2)
                 parts.append(Xu)
                 comps.append(np.full(len(Xu), 1 if small else 0, np.uint8))
-            if self.n_straddle:
+            if self.n_straddle > 0:
                 k = self.n_straddle
-                if k > 0:
-                    Xt = sampling.straddle(c.pn, c.po, c.ps, self.lo, self.hi, c.qs, c.qv, c.qa, k,
-                                           self._delta(diam), state, 4 * k)
-                    parts.append(Xt)
-                    comps.append(np.full(len(Xt), 2, np.uint8))
+                Xt = sampling.straddle(c.pn, c.po, c.ps, self.lo, self.hi, c.qs, c.qv, c.qa, k,
+                                       self._delta(diam), state, 4 * k)
+                parts.append(Xt)
+                comps.append(np.full(len(Xt), 2, np.uint8))
         new = np.concatenate(parts) if parts else np.zeros((0, 3))
         comp = np.concatenate(comps) if comps else np.zeros(0, np.uint8)
         pts = np.concatenate([c.ref[None], new])
