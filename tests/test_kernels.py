@@ -68,10 +68,16 @@ def test_crossing_labels_match_the_winding_number():
     pts = rng.uniform(lo, hi, (3000, 3))
     ref = (lo + hi) / 2
     w_ref = int(np.rint(np.asarray(inside(mesh, ref[None]), float)[0]))
-    w, bad = winding_by_crossings(mesh.vertices, mesh.faces, triangle_boxes(mesh), np.arange(len(mesh.faces)),
-                                  ref, w_ref, pts, 1e-9)
+    args = (mesh.vertices, mesh.faces, triangle_boxes(mesh), np.arange(len(mesh.faces)))
+    w, bad = winding_by_crossings(*args, ref[None], np.array([w_ref]), pts, 1e-9)
     assert bad.sum() == 0
     assert np.array_equal(w > 0.5, inside(mesh, pts))
+    # many references: each point starts from its nearest one
+    refs = rng.uniform(lo, hi, (50, 3))
+    w_refs = inside(mesh, refs).astype(np.int64)
+    w2, bad2 = winding_by_crossings(*args, refs, w_refs, pts, 1e-9)
+    assert bad2.sum() == 0
+    assert np.array_equal(w2, w)
 
 
 def test_hole_fans_close_an_open_mesh():

@@ -223,6 +223,7 @@ class _Node:
         "value",
         "volume",
         "w_ref",
+        "wn",
         "ws",
         "y",
     )
@@ -321,6 +322,7 @@ class _Builder:
         node.ref = 0.5 * (self.lo + self.hi)
         w = self._winding(np.concatenate([node.ref[None], node.X]))
         node.w_ref = w[0]
+        node.wn = w[1:]
         node.y = w[1:] > 0.5
         self.nodes.append(node)
         return node
@@ -351,6 +353,7 @@ class _Builder:
             # separate its own ones, so those that a child inherits are biased towards purity
             keep = mask & (node.comp != 2)
             c.X = node.X[keep]
+            c.wn = node.wn[keep]
             c.y = node.y[keep]
             c.comp = node.comp[keep]
             c.m_u = c.volume / self.box_volume
@@ -363,7 +366,7 @@ class _Builder:
         """Worker task: split a node; sample and label its children as far as crossings go."""
         kids = self._children(node)
         out = [(c, self._sample(c, node)) for c in kids]
-        node.X = node.y = node.comp = None
+        node.X = node.y = node.wn = node.comp = None
         node.qv = node.cv = None
         return out
 
@@ -405,11 +408,14 @@ class _Builder:
         bad = np.ones(len(pts), np.bool_)
         if self.closed:
             V, F, box = self.mesh.vertices, self.mesh.faces, self.tri_box
-            w0, b0 = winding_by_crossings(V, F, box, parent.qid, parent.ref, parent.w_ref, pts[:1], 1e-9)
+            w0, b0 = winding_by_crossings(V, F, box, parent.qid, parent.ref[None], np.array([parent.w_ref]),
+                                          pts[:1], 1e-9)
             if not b0[0]:
                 w[0], bad[0] = w0[0], False
-                if len(new):
-                    w[1:], bad[1:] = winding_by_crossings(V, F, box, c.qid, c.ref, w0[0], new, 1e-9)
+                if len(new):  # the cell's reference and its inherited samples are the anchors
+                    refs = np.concatenate([c.ref[None], c.X])
+                    w_refs = np.concatenate([w0[:1], c.wn])
+                    w[1:], bad[1:] = winding_by_crossings(V, F, box, c.qid, refs, w_refs, new, 1e-9)
         return new, comp, pts, w, bad
 
     def _delta(self, diam: float) -> float:
@@ -489,7 +495,8 @@ class _Builder:
         c.w_ref = w[0]
         if len(new):
             c.X = np.concatenate([c.X, new])
-            c.y = np.concatenate([c.y, w[1:] > 0.5])
+            c.wn = np.concatenate([c.wn, w[1:]])
+            c.y = c.wn > 0.5
             c.comp = np.concatenate([c.comp, comp])
         c.ws = self._straddle_weight(c)
         if len(c.qid) == 0 or len(c.y) == 0:
@@ -499,7 +506,7 @@ class _Builder:
             c.value = bool(2 * wt[c.y].sum() >= wt.sum())
         self._evaluate(c)
         if c.split is None:
-            c.X = c.y = c.comp = None
+            c.X = c.y = c.wn = c.comp = None
             c.qv = c.cv = None
 
     def run(self, progress=None) -> Tree:

@@ -262,21 +262,34 @@ def _crossings(vertices, faces, boxes, tri_ids, a, b, tol):
 
 
 @nb.njit(cache=True, nogil=True)
-def winding_by_crossings(vertices, faces, boxes, tri_ids, ref, w_ref, points, tol):
-    """Winding numbers of ``points`` from a reference point with known winding ``w_ref``.
+def winding_by_crossings(vertices, faces, boxes, tri_ids, refs, w_refs, points, tol):
+    """Winding numbers of ``points`` from reference points ``refs`` (m, 3) of known winding
+    ``w_refs`` (m,) int64.
 
-    Counts signed crossings of each segment ``ref -> point`` with the triangles ``tri_ids``
-    (``boxes`` (f, 6) float64: each triangle's min and max corner, see ``triangle_boxes``); exact
-    for a closed, consistently oriented mesh when ref and points lie in one convex cell that
-    holds no other triangle. A segment that grazes an edge or vertex is retried through an
-    intermediate point of the cell (a convex combination of ref and two points). Returns
-    ((n,) int64 winding, (n,) bool flag for points still unresolved).
+    Each point starts from its nearest reference and counts the signed crossings of that
+    segment with the triangles ``tri_ids`` (``boxes`` (f, 6) float64: each triangle's min and max
+    corner, see ``triangle_boxes``; short segments let the box test reject most triangles).
+    Exact for a closed, consistently oriented mesh when references and points lie in one convex
+    cell that holds no other triangle. A segment that grazes an edge or vertex is retried through
+    an intermediate point of the cell (a convex combination of three points of the cell).
+    Returns ((n,) int64 winding, (n,) bool flag for points still unresolved).
     """
     n = points.shape[0]
-    w = np.full(n, w_ref, np.int64)
+    m = refs.shape[0]
+    w = np.zeros(n, np.int64)
     bad = np.zeros(n, np.bool_)
     q = np.empty(3)
     for j in range(n):
+        best = 0
+        bd = np.inf
+        for r in range(m):
+            d = ((refs[r, 0] - points[j, 0]) ** 2 + (refs[r, 1] - points[j, 1]) ** 2
+                 + (refs[r, 2] - points[j, 2]) ** 2)
+            if d < bd:
+                bd = d
+                best = r
+        ref = refs[best]
+        w[j] = w_refs[best]
         c, ok = _crossings(vertices, faces, boxes, tri_ids, ref, points[j], tol)
         if ok:
             w[j] += c
