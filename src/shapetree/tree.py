@@ -89,12 +89,14 @@ def _contains_packed(planes, nxt, lo, hi, points):
         # written so that NaN coordinates fail the test too
         if not (x0 >= lo[0] and x0 <= hi[0] and x1 >= lo[1] and x1 <= hi[1] and x2 >= lo[2] and x2 <= hi[2]):
             continue
-        i = 0
-        r = nxt[0]
+        i = np.int64(0)
+        r = np.int64(nxt[0])
         while r >= 0:
             d = np.float64(planes[i, 0]) * x0 + np.float64(planes[i, 1]) * x1 + np.float64(planes[i, 2]) * x2
-            i = i + 1 if d < np.float64(planes[i, 3]) else r
-            r = nxt[i]
+            # branch-free step (the side is a coin flip for the predictor): left is i + 1, right r
+            go_right = np.int64(d >= np.float64(planes[i, 3]))
+            i = i + 1 + go_right * (r - i - 1)
+            r = np.int64(nxt[i])
         out[k] = r == -2
     return out
 
