@@ -47,10 +47,11 @@ def leaf_index(normal, offset, left, right, points):
 @nb.njit(cache=True)
 def _pack(normal, offset, left, right, value):
     """Query layout: nodes in pre-order so a branch's left child is the next node; ``planes``
-    (n, 4) float32 = normal, offset; ``nxt`` (n,) int32 = right child, or -1 / -2 for an
-    outside / inside leaf. One 16-byte record per node keeps a descent in few cache lines."""
+    (n, 4) float64 = normal, offset (the float32 values widened exactly, so no conversion sits
+    on the descent's critical path); ``nxt`` (n,) int32 = right child, or -1 / -2 for an
+    outside / inside leaf."""
     n = left.shape[0]
-    planes = np.zeros((n, 4), np.float32)
+    planes = np.zeros((n, 4), np.float64)
     nxt = np.empty(n, np.int32)
     stack = np.empty(n + 1, np.int64)  # old ids to visit
     pending = np.full(n, -1, np.int64)  # new id of the parent waiting for this right child
@@ -92,9 +93,9 @@ def _contains_packed(planes, nxt, lo, hi, points):
         i = np.int64(0)
         r = np.int64(nxt[0])
         while r >= 0:
-            d = np.float64(planes[i, 0]) * x0 + np.float64(planes[i, 1]) * x1 + np.float64(planes[i, 2]) * x2
+            d = planes[i, 0] * x0 + planes[i, 1] * x1 + planes[i, 2] * x2
             # branch-free step (the side is a coin flip for the predictor): left is i + 1, right r
-            go_right = np.int64(d >= np.float64(planes[i, 3]))
+            go_right = np.int64(d >= planes[i, 3])
             i = i + 1 + go_right * (r - i - 1)
             r = np.int64(nxt[i])
         out[k] = r == -2
