@@ -81,3 +81,28 @@ def test_node_order_does_not_matter():
     pts = rng.uniform(-1.2, 1.2, (5000, 3))
     assert np.array_equal(shuffled.contains(pts), tree.contains(pts))
     assert np.array_equal(shuffled.contains(pts), slow_contains(shuffled, pts))
+
+
+def test_large_queries_start_from_the_grid_and_agree_with_the_plain_descent():
+    """Queries of many points start at a per-grid-cell node; the answers must not change, also
+    for points on grid lines, on the bounds and on the planes themselves."""
+    from shapetree.tree import GRID, GRID_MIN_POINTS, leaf_index
+
+    rng = np.random.default_rng(5)
+    tree = random_tree(rng, 3000)
+    lo, hi = tree.bounds
+    pts = rng.uniform(lo, hi, (GRID_MIN_POINTS, 3))
+    grid_pts = lo + (hi - lo) * rng.integers(0, GRID + 1, (GRID_MIN_POINTS, 3)) / GRID
+    branch = np.flatnonzero(tree.left >= 0)[:200]
+    on_plane = []
+    for i in branch:  # a point exactly on plane i (solve for the largest coordinate)
+        n = tree.normal[i].astype(float)
+        p = rng.uniform(lo, hi)
+        a = int(np.argmax(np.abs(n)))
+        p[a] = (float(tree.offset[i]) - n @ p + n[a] * p[a]) / n[a]
+        on_plane.append(p)
+    pts = np.concatenate([pts, grid_pts, np.array(on_plane)])
+    expect = tree.value[leaf_index(tree.normal, tree.offset, tree.left, tree.right, pts)]
+    expect &= np.all((pts >= lo) & (pts <= hi), axis=1)
+    assert np.array_equal(tree.contains(pts), expect)
+    assert np.array_equal(tree.contains(pts[:100]), expect[:100])  # small query: root start

@@ -79,10 +79,57 @@ def _pack(normal, offset, left, right, value):
     return planes, nxt
 
 
+GRID = 48  # start-node grid resolution per axis (see _start_grid)
+GRID_MIN_POINTS = 20_000  # smaller queries start at the root instead of building the grid
+
+
 @nb.njit(cache=True, parallel=True)
-def _contains_packed(planes, nxt, lo, hi, points):
+def _start_grid(planes, nxt, lo, hi, res):
+    """For each cell of a res^3 grid over the bounds, the deepest node whose cell contains the
+    whole grid cell (slightly grown), so a query can start there instead of at the root.
+
+    At a node, if all 8 corners of the (convex) grid box lie on one side of the plane with a
+    margin far above rounding error, every point of the box goes that way; the descent stops at
+    the first plane that cuts the box or comes too close to a corner.
+    """
+    out = np.empty(res * res * res, np.int32)
+    step = (hi - lo) / res
+    pad = 1e-9 * (hi - lo) + 1e-300
+    scale = np.abs(lo).max() + np.abs(hi).max()
+    for c in nb.prange(res * res * res):
+        gi = c // (res * res)
+        gj = (c // res) % res
+        gk = c % res
+        node = 0
+        while nxt[node] >= 0:
+            b = planes[node, 3]
+            tol = 1e-12 * (scale * (abs(planes[node, 0]) + abs(planes[node, 1]) + abs(planes[node, 2])) + abs(b))
+            n_left = 0
+            n_right = 0
+            for corner in range(8):
+                x0 = lo[0] + (gi + (corner & 1)) * step[0] + (pad[0] if corner & 1 else -pad[0])
+                x1 = lo[1] + (gj + ((corner >> 1) & 1)) * step[1] + (pad[1] if (corner >> 1) & 1 else -pad[1])
+                x2 = lo[2] + (gk + ((corner >> 2) & 1)) * step[2] + (pad[2] if (corner >> 2) & 1 else -pad[2])
+                d = planes[node, 0] * x0 + planes[node, 1] * x1 + planes[node, 2] * x2
+                if d < b - tol:
+                    n_left += 1
+                elif d >= b + tol:
+                    n_right += 1
+            if n_left == 8:
+                node = node + 1
+            elif n_right == 8:
+                node = nxt[node]
+            else:
+                break
+        out[c] = node
+    return out
+
+
+@nb.njit(cache=True, parallel=True)
+def _contains_packed(planes, nxt, lo, hi, points, grid, res):
     n = points.shape[0]
     out = np.zeros(n, np.bool_)
+    inv = res / (hi - lo)
     for k in nb.prange(n):
         x0 = points[k, 0]
         x1 = points[k, 1]
@@ -91,7 +138,12 @@ def _contains_packed(planes, nxt, lo, hi, points):
         if not (x0 >= lo[0] and x0 <= hi[0] and x1 >= lo[1] and x1 <= hi[1] and x2 >= lo[2] and x2 <= hi[2]):
             continue
         i = np.int64(0)
-        r = np.int64(nxt[0])
+        if res > 0:
+            g0 = min(max(int((x0 - lo[0]) * inv[0]), 0), res - 1)
+            g1 = min(max(int((x1 - lo[1]) * inv[1]), 0), res - 1)
+            g2 = min(max(int((x2 - lo[2]) * inv[2]), 0), res - 1)
+            i = np.int64(grid[(g0 * res + g1) * res + g2])
+        r = np.int64(nxt[i])
         while r >= 0:
             d = planes[i, 0] * x0 + planes[i, 1] * x1 + planes[i, 2] * x2
             # branch-free step (the side is a coin flip for the predictor): left is i + 1, right r
@@ -135,7 +187,7 @@ class Tree:
     bounds: np.ndarray
     kind: int = OCCUPANCY
     meta: dict = field(default_factory=dict)
-    _packed: tuple | None = field(default=None, init=False, repr=False)
+    _packed: list | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.normal = np.ascontiguousarray(self.normal, np.float32).reshape(-1, 3)
@@ -186,10 +238,16 @@ class Tree:
         if self.kind != OCCUPANCY:
             raise UsageError("contains() needs an occupancy tree, this is a normal-map tree")
         pts = _as_points(points)
-        key = (id(self.normal), id(self.offset), id(self.left), id(self.right), id(self.value))
+        key = (id(self.normal), id(self.offset), id(self.left), id(self.right), id(self.value), id(self.bounds))
         if self._packed is None or self._packed[0] != key:
-            self._packed = (key, *_pack(self.normal, self.offset, self.left, self.right, self.value))
-        return _contains_packed(self._packed[1], self._packed[2], self.bounds[0], self.bounds[1], pts)
+            self._packed = [key, *_pack(self.normal, self.offset, self.left, self.right, self.value), None]
+        _, planes, nxt, grid = self._packed
+        lo, hi = self.bounds
+        if grid is None and len(pts) >= GRID_MIN_POINTS and np.all(hi > lo):
+            grid = self._packed[3] = _start_grid(planes, nxt, lo, hi, GRID)
+        if grid is None:
+            return _contains_packed(planes, nxt, lo, hi, pts, np.zeros(1, np.int32), 0)
+        return _contains_packed(planes, nxt, lo, hi, pts, grid, GRID)
 
     def predict(self, points: np.ndarray) -> np.ndarray:
         """Leaf value of each point: (n,) bool or (n, 3) float32 (bounds not checked)."""
