@@ -24,7 +24,7 @@ import numpy as np
 from . import cells, sampling
 from .errors import UsageError
 from .mesh import Mesh, as_mesh, hole_fans, triangle_boxes, winding_by_crossings, winding_number
-from .tree import Tree
+from .tree import Tree, tree_in_preorder
 
 DEFAULT_MAX_LEAVES = 16384
 DEFAULT_MAX_DEPTH = 96
@@ -545,32 +545,19 @@ class _Builder:
         return self._assemble()
 
     def _assemble(self) -> Tree:
-        order = []
-        stack = [0]
-        while stack:
-            i = stack.pop()
-            order.append(i)
-            nd = self.nodes[i]
+        m = len(self.nodes)
+        normal = np.zeros((m, 3), np.float32)
+        offset = np.zeros(m, np.float32)
+        left = np.full(m, -1, np.int64)
+        right = np.full(m, -1, np.int64)
+        value = np.zeros(m, np.bool_)
+        for i, nd in enumerate(self.nodes):
             if nd.left >= 0:
-                stack.append(nd.right)
-                stack.append(nd.left)
-        index = np.full(len(self.nodes), -1, np.int64)
-        index[order] = np.arange(len(order))
-        n = len(order)
-        normal = np.zeros((n, 3), np.float32)
-        offset = np.zeros(n, np.float32)
-        left = np.full(n, -1, np.int32)
-        right = np.full(n, -1, np.int32)
-        value = np.zeros(n, np.bool_)
-        for new, old in enumerate(order):
-            nd = self.nodes[old]
-            if nd.left >= 0:
-                normal[new], offset[new] = nd.split
-                left[new] = index[nd.left]
-                right[new] = index[nd.right]
+                normal[i], offset[i] = nd.split
+                left[i], right[i] = nd.left, nd.right
             else:
-                value[new] = nd.value
-        return Tree(normal, offset, left, right, value, np.stack([self.lo, self.hi]))
+                value[i] = nd.value
+        return tree_in_preorder(normal, offset, left, right, value, np.stack([self.lo, self.hi]))
 
 
 def build_tree(mesh_or_path, *, max_leaves: int = DEFAULT_MAX_LEAVES, max_depth: int = DEFAULT_MAX_DEPTH,

@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import UsageError
 from .mesh import Mesh, as_mesh
-from .tree import NORMALS, Tree
+from .tree import NORMALS, Tree, tree_in_preorder
 
 DEFAULT_MAX_LEAVES = 4096
 DEFAULT_SAMPLES = 200_000
@@ -237,30 +237,19 @@ class _Grower:
 
     def _assemble(self) -> Tree:
         """Flat arrays in pre-order, leaves holding the mean target of their samples."""
-        order = []
-        stack = [0]
-        while stack:
-            i = stack.pop()
-            order.append(i)
+        m = len(self.split)
+        normal = np.zeros((m, 3), np.float32)
+        offset = np.zeros(m, np.float32)
+        left = np.full(m, -1, np.int64)
+        right = np.full(m, -1, np.int64)
+        value = np.zeros((m, 3), np.float32)
+        for i in range(m):
             if self.split[i] is not None:
-                stack.append(self.children[i][1])
-                stack.append(self.children[i][0])
-        index = np.empty(len(self.split), np.int64)
-        index[order] = np.arange(len(order))
-        n = len(order)
-        normal = np.zeros((n, 3), np.float32)
-        offset = np.zeros(n, np.float32)
-        left = np.full(n, -1, np.int32)
-        right = np.full(n, -1, np.int32)
-        value = np.zeros((n, 3), np.float32)
-        for new, old in enumerate(order):
-            if self.split[old] is not None:
-                normal[new], offset[new] = self.split[old]
-                left[new] = index[self.children[old][0]]
-                right[new] = index[self.children[old][1]]
-            elif len(self.rows[old]):
-                value[new] = self.Y[self.rows[old]].mean(0)
-        return Tree(normal, offset, left, right, value, np.zeros((2, 3)), kind=NORMALS)
+                normal[i], offset[i] = self.split[i]
+                left[i], right[i] = self.children[i]
+            elif len(self.rows[i]):
+                value[i] = self.Y[self.rows[i]].mean(0)
+        return tree_in_preorder(normal, offset, left, right, value, np.zeros((2, 3)), kind=NORMALS)
 
 
 def fit_normal_tree(points: np.ndarray, targets: np.ndarray, bounds: np.ndarray, *,

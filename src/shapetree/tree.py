@@ -280,6 +280,32 @@ class Tree:
         return raycast(self, origins, directions)
 
 
+def tree_in_preorder(normal, offset, left, right, value, bounds, kind: int = OCCUPANCY) -> Tree:
+    """A ``Tree`` from nodes stored in any order (node 0 is the root): renumbers them in pre-order
+    and clears planes at leaves and values at branches, the canonical form files store."""
+    left = np.asarray(left, np.int64)
+    right = np.asarray(right, np.int64)
+    order = []
+    stack = [0]
+    while stack:
+        i = stack.pop()
+        order.append(i)
+        if left[i] >= 0:
+            stack.append(int(right[i]))
+            stack.append(int(left[i]))
+    order = np.asarray(order, np.int64)
+    index = np.full(len(left), -1, np.int64)
+    index[order] = np.arange(len(order))
+    branch = left[order] >= 0
+    new_left = np.where(branch, index[np.maximum(left[order], 0)], -1)
+    new_right = np.where(branch, index[np.maximum(right[order], 0)], -1)
+    normal = np.asarray(normal, np.float32)[order] * branch[:, None]
+    offset = np.asarray(offset, np.float32)[order] * branch
+    value = np.asarray(value)[order].copy()
+    value[branch] = 0
+    return Tree(normal, offset, new_left, new_right, value, bounds, kind=kind)
+
+
 def _as_points(points: np.ndarray) -> np.ndarray:
     pts = np.asarray(points, dtype=np.float64)
     if pts.ndim != 2 or pts.shape[1] != 3:
