@@ -135,55 +135,66 @@ def hit_and_run(normal, offset, side, lo, hi, start, n, state, burn=6, thin=2):
     return out[:got]
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _fan_area2(verts, s, k):
+    a = verts[k] - verts[s]
+    b = verts[k + 1] - verts[s]
+    c0 = a[1] * b[2] - a[2] * b[1]
+    c1 = a[2] * b[0] - a[0] * b[2]
+    c2 = a[0] * b[1] - a[1] * b[0]
+    return np.sqrt(c0 * c0 + c1 * c1 + c2 * c2)
+
+
+@nb.njit(cache=True, nogil=True)
+def _area_cdf(area):
+    cdf = np.empty(area.shape[0])
+    acc = 0.0
+    for p in range(area.shape[0]):
+        acc += area[p]
+        cdf[p] = acc
+    return cdf
+
+
+@nb.njit(cache=True, nogil=True)
+def _point_on_pieces(starts, verts, cdf, state):
+    """A point uniform by area on the convex pieces (CSR ``starts``/``verts``, area ``cdf``):
+    a piece by area, a triangle of its fan by area, then barycentric. Returns (point, piece start)."""
+    m = cdf.shape[0]
+    p = np.searchsorted(cdf, rand01(state) * cdf[m - 1])
+    if p >= m:
+        p = m - 1
+    s = starts[p]
+    e = starts[p + 1]
+    tot = 0.0
+    for k in range(s + 1, e - 1):
+        tot += _fan_area2(verts, s, k)
+    r2 = rand01(state) * tot
+    k = s + 1
+    run = 0.0
+    while k < e - 2:
+        run += _fan_area2(verts, s, k)
+        if run >= r2:
+            break
+        k += 1
+    u = rand01(state)
+    v = rand01(state)
+    if u + v > 1.0:
+        u = 1.0 - u
+        v = 1.0 - v
+    return verts[s] + u * (verts[k] - verts[s]) + v * (verts[k + 1] - verts[s]), s
+
+
 @nb.njit(cache=True, nogil=True)
 def near_surface(normal, offset, side, lo, hi, starts, verts, area, n, sigma, state, max_tries):
     """Up to ``n`` points: area-uniform on the surface pieces plus N(0, sigma^2) noise, kept
     only when they fall inside the cell. Returns (points, tries used)."""
-    m = starts.shape[0] - 1
-    cdf = np.empty(m)
-    acc = 0.0
-    for p in range(m):
-        acc += area[p]
-        cdf[p] = acc
+    cdf = _area_cdf(area)
     out = np.empty((n, 3))
     got = 0
     tries = 0
     while got < n and tries < max_tries:
         tries += 1
-        r = rand01(state) * acc
-        p = np.searchsorted(cdf, r)
-        if p >= m:
-            p = m - 1
-        s = starts[p]
-        e = starts[p + 1]
-        # pick a fan triangle of the convex piece by area
-        tot = 0.0
-        for k in range(s + 1, e - 1):
-            a = verts[k] - verts[s]
-            b = verts[k + 1] - verts[s]
-            c0 = a[1] * b[2] - a[2] * b[1]
-            c1 = a[2] * b[0] - a[0] * b[2]
-            c2 = a[0] * b[1] - a[1] * b[0]
-            tot += np.sqrt(c0 * c0 + c1 * c1 + c2 * c2)
-        r2 = rand01(state) * tot
-        k = s + 1
-        run = 0.0
-        while k < e - 2:
-            a = verts[k] - verts[s]
-            b = verts[k + 1] - verts[s]
-            c0 = a[1] * b[2] - a[2] * b[1]
-            c1 = a[2] * b[0] - a[0] * b[2]
-            c2 = a[0] * b[1] - a[1] * b[0]
-            run += np.sqrt(c0 * c0 + c1 * c1 + c2 * c2)
-            if run >= r2:
-                break
-            k += 1
-        u = rand01(state)
-        v = rand01(state)
-        if u + v > 1.0:
-            u = 1.0 - u
-            v = 1.0 - v
-        x = verts[s] + u * (verts[k] - verts[s]) + v * (verts[k + 1] - verts[s])
+        x, _ = _point_on_pieces(starts, verts, cdf, state)
         x0 = x[0] + sigma * randn(state)
         x1 = x[1] + sigma * randn(state)
         x2 = x[2] + sigma * randn(state)
@@ -200,22 +211,13 @@ def straddle(normal, offset, side, lo, hi, starts, verts, area, n, delta, state,
     """Up to ``n`` points on the surface pieces moved along the piece normal by U(-delta, delta),
     kept when inside the cell: samples that straddle the surface, so a cell the surface crosses
     always sees both labels. Their density is 1 / (2 delta A) within the slab (A: piece area)."""
-    m = starts.shape[0] - 1
-    cdf = np.empty(m)
-    acc = 0.0
-    for p in range(m):
-        acc += area[p]
-        cdf[p] = acc
+    cdf = _area_cdf(area)
     out = np.empty((n, 3))
     got = 0
     tries = 0
     while got < n and tries < max_tries:
         tries += 1
-        p = np.searchsorted(cdf, rand01(state) * acc)
-        if p >= m:
-            p = m - 1
-        s = starts[p]
-        e = starts[p + 1]
+        x, s = _point_on_pieces(starts, verts, cdf, state)
         a = verts[s + 1] - verts[s]
         b = verts[s + 2] - verts[s]
         nx = a[1] * b[2] - a[2] * b[1]
@@ -224,30 +226,6 @@ def straddle(normal, offset, side, lo, hi, starts, verts, area, n, delta, state,
         ln = np.sqrt(nx * nx + ny * ny + nz * nz)
         if ln == 0.0:
             continue
-        # uniform point in the convex piece: fan triangle by area, then barycentric
-        tot = 0.0
-        for k in range(s + 1, e - 1):
-            u = verts[k] - verts[s]
-            v = verts[k + 1] - verts[s]
-            tot += np.sqrt((u[1] * v[2] - u[2] * v[1]) ** 2 + (u[2] * v[0] - u[0] * v[2]) ** 2
-                           + (u[0] * v[1] - u[1] * v[0]) ** 2)
-        r2 = rand01(state) * tot
-        k = s + 1
-        run = 0.0
-        while k < e - 2:
-            u = verts[k] - verts[s]
-            v = verts[k + 1] - verts[s]
-            run += np.sqrt((u[1] * v[2] - u[2] * v[1]) ** 2 + (u[2] * v[0] - u[0] * v[2]) ** 2
-                           + (u[0] * v[1] - u[1] * v[0]) ** 2)
-            if run >= r2:
-                break
-            k += 1
-        u1 = rand01(state)
-        u2 = rand01(state)
-        if u1 + u2 > 1.0:
-            u1 = 1.0 - u1
-            u2 = 1.0 - u2
-        x = verts[s] + u1 * (verts[k] - verts[s]) + u2 * (verts[k + 1] - verts[s])
         t = delta * (2.0 * rand01(state) - 1.0) / ln
         x0 = x[0] + t * nx
         x1 = x[1] + t * ny
