@@ -14,12 +14,14 @@
    on the shared closed meshes with trees built at the default build settings.
 
 Trees are built with ``shapetree.build`` (seed 0) on the normalised meshes and cached in
-``--trees`` (default out/bench-trees) as ``NAME-LEAVES.stree``.
+``--trees`` (default out/bench-trees) as ``NAME-LEAVES-DIGEST.stree``, the digest being of the
+builder's source files.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 import time
 from pathlib import Path
@@ -38,13 +40,19 @@ from shapetree.tree import Tree
 VIEWS = [(30.0, 20.0), (120.0, 10.0), (210.0, 35.0), (300.0, -15.0)]
 
 
+BUILDER_SOURCES = ("build.py", "cells.py", "sampling.py", "mesh.py", "tree.py")
+
+
 def cached_tree(mesh: Mesh, name: str, leaves: int | None, folder: Path) -> tuple[Tree, float | None]:
     """The tree of ``mesh`` at ``leaves`` (None: the builder's default), built once; (tree, build s)."""
     import shapetree
     from shapetree.build import DEFAULT_MAX_LEAVES
 
     budget = leaves or DEFAULT_MAX_LEAVES
-    path = folder / f"{Path(name).stem}-{budget}.stree"
+    # the key includes a digest of the builder's sources, so a changed builder never reuses old trees
+    src = Path(shapetree.__file__).parent
+    digest = hashlib.sha256(b"".join((src / f).read_bytes() for f in BUILDER_SOURCES)).hexdigest()[:12]
+    path = folder / f"{Path(name).stem}-{budget}-{digest}.stree"
     if path.exists():
         return load(path), None
     folder.mkdir(parents=True, exist_ok=True)
