@@ -58,6 +58,16 @@ def split_polygon(poly, n, b, eps, out_left, out_right):
     return nl, nr
 
 
+@nb.njit(cache=True, inline="always")
+def _reaches_side(poly, count, n, b, eps, sign):
+    """True when one of the first ``count`` vertices lies strictly (beyond ``eps``) on the side
+    ``sign`` of the plane (-1: left, +1: right). A piece that does not lies in the plane."""
+    for k in range(count):
+        if sign * plane_distance(n, b, poly[k]) > eps:
+            return True
+    return False
+
+
 @nb.njit(cache=True)
 def polygon_area(poly, count):
     ax = 0.0
@@ -102,15 +112,7 @@ def split_pieces(starts, verts, ids, n, b, eps, min_area):
             bufr = np.empty((poly.shape[0] + 2, 3))
         nl, nr = split_polygon(poly, n, b, eps, bufl, bufr)
         # a piece with no vertex strictly on its side lies in the plane: it belongs to neither
-        strict_l = False
-        strict_r = False
-        for k in range(poly.shape[0]):
-            d = plane_distance(n, b, poly[k])
-            if d < -eps:
-                strict_l = True
-            elif d > eps:
-                strict_r = True
-        if nl >= 3 and strict_l:
+        if nl >= 3 and _reaches_side(bufl, nl, n, b, eps, -1.0):
             a = polygon_area(bufl, nl)
             if a > min_area:
                 lv[lvc:lvc + nl] = bufl[:nl]
@@ -119,7 +121,7 @@ def split_pieces(starts, verts, ids, n, b, eps, min_area):
                 la[nlp] = a
                 nlp += 1
                 ls[nlp] = lvc
-        if nr >= 3 and strict_r:
+        if nr >= 3 and _reaches_side(bufr, nr, n, b, eps, 1.0):
             a = polygon_area(bufr, nr)
             if a > min_area:
                 rv[rvc:rvc + nr] = bufr[:nr]
@@ -213,29 +215,17 @@ def split_cell(starts, verts, n, b, eps):
                 t = si / (si - sj)
                 on[non] = poly[k] + t * (poly[j] - poly[k])
                 non += 1
-        if nl >= 3 and polygon_area(bufl, nl) > 0.0:
-            # a face lying in the plane is not kept on either side: the cap replaces it
-            inside = False
-            for k in range(nl):
-                if plane_distance(n, b, bufl[k]) < -eps:
-                    inside = True
-                    break
-            if inside:
-                lv[lvc:lvc + nl] = bufl[:nl]
-                lvc += nl
-                nlf += 1
-                ls[nlf] = lvc
-        if nr >= 3 and polygon_area(bufr, nr) > 0.0:
-            inside = False
-            for k in range(nr):
-                if plane_distance(n, b, bufr[k]) > eps:
-                    inside = True
-                    break
-            if inside:
-                rv[rvc:rvc + nr] = bufr[:nr]
-                rvc += nr
-                nrf += 1
-                rs[nrf] = rvc
+        # a face lying in the plane is not kept on either side: the cap replaces it
+        if nl >= 3 and polygon_area(bufl, nl) > 0.0 and _reaches_side(bufl, nl, n, b, eps, -1.0):
+            lv[lvc:lvc + nl] = bufl[:nl]
+            lvc += nl
+            nlf += 1
+            ls[nlf] = lvc
+        if nr >= 3 and polygon_area(bufr, nr) > 0.0 and _reaches_side(bufr, nr, n, b, eps, 1.0):
+            rv[rvc:rvc + nr] = bufr[:nr]
+            rvc += nr
+            nrf += 1
+            rs[nrf] = rvc
     cap = _cap_polygon(on, non, n)
     nc = cap.shape[0]
     if nc >= 3 and nlf > 0 and nrf > 0:

@@ -98,15 +98,21 @@ def _tree_bytes(n_leaves: int, kind: int) -> int:
     return 4 + _structure_bytes(n_leaves, kind) + 16 * (n_leaves - 1) + payload
 
 
-def encode_trees(trees: list[Tree]) -> bytes:
-    """Serialise one occupancy tree, or one or more normal-map trees sharing bounds."""
+def _writable_kind(trees: list[Tree], occupancy_file: str) -> int:
+    """The kind shared by the trees of one file: one occupancy tree, or normal-map trees."""
     if not trees:
         raise FormatError("nothing to write: no trees")
     kind = trees[0].kind
     if any(t.kind != kind for t in trees):
         raise FormatError("all trees of one file must be of the same kind")
     if kind == OCCUPANCY and len(trees) != 1:
-        raise FormatError("an occupancy file holds exactly one tree")
+        raise FormatError(f"{occupancy_file} holds exactly one tree")
+    return kind
+
+
+def encode_trees(trees: list[Tree]) -> bytes:
+    """Serialise one occupancy tree, or one or more normal-map trees sharing bounds."""
+    kind = _writable_kind(trees, "an occupancy file")
     bounds = trees[0].bounds
     parts = [HEADER.pack(MAGIC, VERSION, kind, len(trees), *bounds.reshape(-1).tolist())]
     for t in trees:
@@ -340,13 +346,7 @@ def decode_treed(data: bytes, kind: int = OCCUPANCY, name: str = "<bytes>",
 
 def encode_treed(trees: list[Tree]) -> bytes:
     """Serialise trees in the treed format (bounds rounded outward to float32 for occupancy)."""
-    if not trees:
-        raise FormatError("nothing to write: no trees")
-    kind = trees[0].kind
-    if any(t.kind != kind for t in trees):
-        raise FormatError("all trees of one file must be of the same kind")
-    if kind == OCCUPANCY and len(trees) != 1:
-        raise FormatError("a treed occupancy file holds exactly one tree")
+    kind = _writable_kind(trees, "a treed occupancy file")
     parts = []
     if kind == OCCUPANCY:
         lo, hi = trees[0].bounds
