@@ -94,3 +94,32 @@ def test_hole_fans_close_an_open_mesh():
     rev, rc = np.unique(edges[:, ::-1], axis=0, return_counts=True)
     assert np.array_equal(fwd, rev) and np.array_equal(fc, rc)
     assert len(hole_fans(load_mesh(DATA / "bunny_lowres.obj"))) == 0
+
+
+def test_point_triangle_distance_matches_a_dense_sampling_of_the_triangle():
+    rng = np.random.default_rng(3)
+    u = rng.random((40_000, 2))
+    flip = u.sum(1) > 1
+    u[flip] = 1 - u[flip]
+    for k in range(300):
+        tri = rng.normal(size=(3, 3))
+        if k % 10 == 0:  # degenerate: two corners equal
+            tri[2] = tri[1]
+        p = 2 * rng.normal(size=3)
+        d2 = cells.point_triangle_distance2(p, tri[0], tri[1], tri[2])
+        dense = tri[0] + u[:, :1] * (tri[1] - tri[0]) + u[:, 1:] * (tri[2] - tri[0])
+        edges = np.concatenate([tri[a] + np.linspace(0, 1, 2001)[:, None] * (tri[b] - tri[a])
+                                for a, b in ((0, 1), (1, 2), (2, 0))])
+        ref = np.min(((np.concatenate([dense, edges]) - p) ** 2).sum(1))
+        assert d2 <= ref + 1e-9  # never farther than a point of the triangle
+        assert np.sqrt(ref) - np.sqrt(d2) < 2e-2  # and as near as the dense sampling resolves
+
+
+def test_far_from_surface_reports_only_points_beyond_the_tolerance():
+    tri = np.array([[[0, 0, 0], [1, 0, 0], [0, 1, 0]], [[5, 0, 0], [6, 0, 0], [5, 1, 0]]], np.float64)
+    pts = np.array([[0.2, 0.2, 3.0], [0.2, 0.2, 0.5], [5.2, 0.2, -2.0], [3.0, 0.0, 0.0]])
+    dist, near = cells.far_from_surface(pts, tri, 1.0)
+    assert near.tolist() == [0, -1, 1, 0]
+    assert np.allclose(dist, [3.0, 0.0, 2.0, 2.0])
+    dist, near = cells.far_from_surface(pts, tri, 2.5)
+    assert near.tolist() == [0, -1, -1, -1] and dist[0] == 3.0

@@ -5,8 +5,11 @@ lie in the cell (triangles clipped to it) and a set of labelled samples drawn fr
 distribution restricted to the cell: a mixture of uniform points (volume, hence IoU) and points
 near the surface (where the decisions are). Splits are scored by information gain with an exact
 scan over sorted projections, over a fixed spread of directions, the planes of surface pieces
-in the cell and perturbations of the best one. Growth is best-first by mass-weighted gain.
-A cell that holds no surface is an exact leaf. Labels come from a reference point of known
+in the cell and perturbations of the best one. Growth is best-first by mass-weighted gain,
+with a quarter of the splits going to spikes: cells whose corner lies farther than a tolerance
+from the surface on the wrong side of the cell's label (thin cells of little mass, hence never
+worth a split by gain, that poke out of the shape as needles in a render), longest first, cut
+along the plane of the corner's nearest triangle. A cell that holds no surface is an exact leaf. Labels come from a reference point of known
 winding number plus signed crossings with the cell's triangles (closed meshes), or libigl's fast
 winding number (open meshes, and the first levels where cells hold many triangles).
 """
@@ -204,7 +207,9 @@ class _Node:
         "cv",
         "depth",
         "diam",
+        "far",
         "gain",
+        "hsplit",
         "id",
         "left",
         "m_s",
@@ -219,6 +224,7 @@ class _Node:
         "ref",
         "right",
         "seed",
+        "spike",
         "split",
         "value",
         "volume",
@@ -232,6 +238,8 @@ class _Node:
         self.left = -1
         self.right = -1
         self.split = None
+        self.hsplit = None
+        self.spike = 0.0
         self.gain = 0.0
         self.value = False
 
@@ -240,7 +248,7 @@ class _Builder:
     def __init__(self, mesh: Mesh, *, max_leaves: int, max_depth: int, seed: int, samples_per_node: int,
                  root_samples: int, surface_weight: float, sigma: float, n_directions: int,
                  n_surface_planes: int, n_perturb: int, n_straddle: int, spread_depth: int, batch: int,
-                 threads: int):
+                 threads: int, spike_tol: float = 0.0, spike_share: float = 0.25):
         self.mesh = mesh
         self.closed = mesh.is_closed()
         self.max_leaves = max_leaves
@@ -260,6 +268,9 @@ class _Builder:
         self.max_score = MAX_SCORE
         self.n_straddle = n_straddle
         self.delta = 0.05
+        self.spike_tol = spike_tol * self.scale
+        self.spike_share = spike_share
+        self.spike_pieces = 64
         self.n_fresh = 32
         self.batch = batch
         self.batch_share = 32
@@ -403,7 +414,17 @@ class _Builder:
                 comps.append(np.full(len(Xt), 2, np.uint8))
         new = np.concatenate(parts) if parts else np.zeros((0, 3))
         comp = np.concatenate(comps) if comps else np.zeros(0, np.uint8)
-        pts = np.concatenate([c.ref[None], new])
+        # corners of a cell with a little surface that lie far from it are labelled too: one on
+        # the wrong side of the leaf's label is a spike of the rendered shape (see _spike)
+        c.far = None
+        corners = np.zeros((0, 3))
+        if 0 < len(c.qid) <= self.spike_pieces and self.spike_tol > 0:
+            dist, near = cells.far_from_surface(c.cv, self.tri[c.qid], self.spike_tol)
+            far = near >= 0
+            if far.any():
+                corners = c.cv[far]
+                c.far = (dist[far], c.qid[near[far]])
+        pts = np.concatenate([c.ref[None], new, corners])
         w = np.zeros(len(pts), np.int64 if self.closed else np.float64)
         bad = np.ones(len(pts), np.bool_)
         if self.closed:
@@ -412,10 +433,15 @@ class _Builder:
                                           pts[:1], 1e-9)
             if not b0[0]:
                 w[0], bad[0] = w0[0], False
-                if len(new):  # the cell's reference and its inherited samples are the anchors
+                if len(pts) > 1:  # the cell's reference and its inherited samples are the anchors
                     refs = np.concatenate([c.ref[None], c.X])
                     w_refs = np.concatenate([w0[:1], c.wn])
-                    w[1:], bad[1:] = winding_by_crossings(V, F, box, c.qid, refs, w_refs, new, 1e-9)
+                    w[1:], bad[1:] = winding_by_crossings(V, F, box, c.qid, refs, w_refs, pts[1:], 1e-9)
+            # corners that crossings cannot settle (on a triangle's plane, say) are left out
+            # rather than sent to libigl: they lie on or next to the surface
+            k = len(new) + 1
+            w[k:][bad[k:]] = -1
+            bad[k:] = False
         return new, comp, pts, w, bad
 
     def _delta(self, diam: float) -> float:
@@ -474,6 +500,27 @@ class _Builder:
             c.split = (nrm, off)
             c.gain = gain * self._mass(c)
 
+    def _spike(self, c: _Node, w_corner: np.ndarray):
+        """Find the corner of the cell farthest from the surface on the wrong side of the
+        leaf's label; if it is farther than the tolerance, store its distance and the plane of
+        its nearest triangle (which cuts the spike off along the surface) as a second split."""
+        far, c.far = c.far, None
+        if far is None or c.depth >= self.max_depth:
+            return
+        dist, tri_id = far
+        wrong = ((w_corner > 0.5) != c.value) & ((w_corner >= 0) | (not self.closed))
+        if not wrong.any():
+            return
+        vi = int(np.argmax(np.where(wrong, dist, -1.0)))
+        e = float(dist[vi])
+        tid = tri_id[vi]
+        nrm = self.tri_normal[tid].astype(np.float32)
+        off = np.float32(np.dot(nrm.astype(np.float64), self.tri[tid, 0]))
+        sd = c.cv @ nrm.astype(np.float64) - np.float64(off)
+        if sd.min() < -self.eps and sd.max() > self.eps:
+            c.hsplit = (nrm, off)
+            c.spike = e
+
     def _resolve(self, results):
         """Label, with libigl in one call, the points that crossings could not settle."""
         need = [pts[bad] for _, (_, _, pts, _, bad) in results if np.any(bad)]
@@ -493,6 +540,8 @@ class _Builder:
         """Worker task: store a child's labelled samples and leaf value, then score its split."""
         c, new, comp, w = item
         c.w_ref = w[0]
+        w_corner = w[1 + len(new):]
+        w = w[:1 + len(new)]
         if len(new):
             c.X = np.concatenate([c.X, new])
             c.wn = np.concatenate([c.wn, w[1:]])
@@ -505,7 +554,8 @@ class _Builder:
             wt = np.where(c.comp == 2, c.ws, 1.0)
             c.value = bool(2 * wt[c.y].sum() >= wt.sum())
         self._evaluate(c)
-        if c.split is None:
+        self._spike(c, w_corner)
+        if c.split is None and c.hsplit is None:
             c.X = c.y = c.wn = c.comp = None
             c.qv = c.cv = None
 
@@ -515,15 +565,34 @@ class _Builder:
         root.diam = float(np.linalg.norm(self.hi - self.lo))
         root.ws = 1.0
         self._evaluate(root)
+        # two queues: information gain times mass, and spikes (corners of cells far on the wrong
+        # side of the surface: thin cells of little mass that show in renders) by their length
         heap: list[tuple[float, int]] = []
+        spikes: list[tuple[float, int]] = []
         if root.split is not None:
             heap.append((-root.gain, root.id))
         leaves = 1
-        while heap and leaves < self.max_leaves:
+        while (heap or spikes) and leaves < self.max_leaves:
             # a batch is split without re-ranking: keep it a small share of the tree so that
             # best-first order holds (in particular for small leaf budgets)
-            take = min(self.batch, max(1, leaves // self.batch_share), self.max_leaves - leaves, len(heap))
-            batch = [self.nodes[heapq.heappop(heap)[1]] for _ in range(take)]
+            take = min(self.batch, max(1, leaves // self.batch_share), self.max_leaves - leaves,
+                       len(heap) + len(spikes))
+            batch = []
+            quota = len(spikes) if not heap else int(np.ceil(take * self.spike_share))
+            while spikes and len(batch) < quota:
+                node = self.nodes[heapq.heappop(spikes)[1]]
+                if node.left < 0 and node.hsplit is not None:
+                    node.split = node.hsplit
+                    node.left = 0  # taken; numbered below
+                    batch.append(node)
+            while heap and len(batch) < take:
+                node = self.nodes[heapq.heappop(heap)[1]]
+                if node.left < 0:
+                    node.left = 0
+                    batch.append(node)
+            if not batch:
+                continue
+            take = len(batch)
             for node in batch:  # number the children in a fixed order before any work
                 for side in range(2):
                     c = _Node()
@@ -539,6 +608,8 @@ class _Builder:
             for c, *_ in items:
                 if c.split is not None:
                     heapq.heappush(heap, (-c.gain, c.id))
+                if c.hsplit is not None:
+                    heapq.heappush(spikes, (-c.spike, c.id))
             leaves += take
             if progress is not None:
                 progress(leaves)
@@ -564,7 +635,7 @@ def build_tree(mesh_or_path, *, max_leaves: int = DEFAULT_MAX_LEAVES, max_depth:
                seed: int = 0, progress: bool = False, samples_per_node: int = 192,
                root_samples: int = 32768, surface_weight: float = 0.5, sigma: float = 0.01,
                n_directions: int = 13, n_surface_planes: int = 12, n_perturb: int = 8, n_straddle: int = 64,
-               spread_depth: int = 12,
+               spread_depth: int = 12, spike_tol: float = 0.002,
                threads: int | None = None) -> Tree:
     """Grow an occupancy tree for a mesh, best-first, until ``max_leaves`` leaves, ``max_depth``
     or no split gains anything. Same mesh, settings and ``seed`` give byte-identical trees,
@@ -578,6 +649,9 @@ def build_tree(mesh_or_path, *, max_leaves: int = DEFAULT_MAX_LEAVES, max_depth:
     n_directions: fixed spread of candidate normals (used down to depth ``spread_depth``);
         n_surface_planes: planes of surface triangles tried per node; n_perturb: local search
         steps around the best normal; n_straddle: samples drawn either side of the surface.
+    spike_tol: a quarter of the splits go to cells with a corner farther than this (a fraction
+        of the box's longest side) from the surface on the wrong side of the cell's label,
+        longest first, cut along the plane of the corner's nearest triangle; 0 turns this off.
     progress: show a progress bar; threads: worker threads (default: all cores).
     """
     if max_leaves < 1:
@@ -591,7 +665,7 @@ def build_tree(mesh_or_path, *, max_leaves: int = DEFAULT_MAX_LEAVES, max_depth:
                        samples_per_node=samples_per_node, root_samples=root_samples,
                        surface_weight=surface_weight, sigma=sigma, n_directions=n_directions,
                        n_surface_planes=n_surface_planes, n_perturb=n_perturb, n_straddle=n_straddle,
-                       spread_depth=spread_depth, batch=64, threads=threads)
+                       spread_depth=spread_depth, batch=64, threads=threads, spike_tol=spike_tol)
     try:
         if progress:
             from rich.console import Console
