@@ -82,7 +82,8 @@ def test_branch_planes_are_unit_and_leaves_are_clean(bunny_lowres):
     assert not tree.normal[~branch].any() and not tree.offset[~branch].any()
 
 
-@pytest.mark.parametrize("kwargs", [{"max_leaves": 0}, {"max_depth": -1}])
+@pytest.mark.parametrize("kwargs", [{"max_leaves": 0}, {"max_depth": -1}, {"spike_tol": -0.1},
+                                    {"spike_tol": float("nan")}])
 def test_absurd_settings_are_rejected(bunny_lowres, kwargs):
     with pytest.raises(UsageError):
         shapetree.build(bunny_lowres, **kwargs)

@@ -86,6 +86,8 @@ def test_bad_meshes_fail_with_one_line_and_no_output(tmp_path, name, content, ne
         ["--max-leaves", "999999999999"],
         ["--max-depth", "0"],
         ["--seed", "-1"],
+        ["--spike-tol", "-0.1"],
+        ["--spike-tol", "nan"],
         ["--max-leaves", "many"],
         ["--frobnicate"],
     ],

@@ -658,6 +658,8 @@ def build_tree(mesh_or_path, *, max_leaves: int = DEFAULT_MAX_LEAVES, max_depth:
         raise UsageError(f"max_leaves must be >= 1, got {max_leaves}")
     if max_depth < 0:
         raise UsageError(f"max_depth must be >= 0, got {max_depth}")
+    if not 0 <= spike_tol <= 0.5:
+        raise UsageError(f"spike_tol must be in [0, 0.5], got {spike_tol}")
     mesh = as_mesh(mesh_or_path)
     threads = threads or min(os.cpu_count() or 1, nb.config.NUMBA_NUM_THREADS)
     t0 = time.perf_counter()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .errors import ShapetreeError
+from .errors import ShapetreeError, UsageError
 
 
 class _Group(click.Group):
@@ -29,7 +29,7 @@ class _Group(click.Group):
             sys.exit(e.exit_code or 1)
         except ShapetreeError as e:
             click.echo(f"shapetree: error: {e}", err=True)
-            sys.exit(1)
+            sys.exit(2 if isinstance(e, UsageError) else 1)
         except (KeyboardInterrupt, click.exceptions.Abort):
             click.echo("shapetree: interrupted", err=True)
             sys.exit(130)
@@ -69,9 +69,11 @@ def _check_output(path: str, suffixes: tuple[str, ...]) -> Path:
 @click.option("--max-depth", type=click.IntRange(1, 200), default=None, help="Depth limit.")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
               help="Random seed; same input and seed give byte-identical output.")
+@click.option("--spike-tol", type=click.FloatRange(0, 0.5), default=0.002, show_default=True,
+              help="Cut cells reaching farther than this (fraction of the box) out of the surface; 0: off.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def build(mesh: str, output: str, max_leaves: int | None, max_depth: int | None, seed: int,
-          quiet: bool) -> None:
+          spike_tol: float, quiet: bool) -> None:
     """Build an occupancy tree from MESH and write it to OUTPUT."""
     from .build import DEFAULT_MAX_DEPTH, DEFAULT_MAX_LEAVES, build_tree
     from .mesh import load_mesh
@@ -83,6 +85,7 @@ def build(mesh: str, output: str, max_leaves: int | None, max_depth: int | None,
         max_leaves=max_leaves or DEFAULT_MAX_LEAVES,
         max_depth=max_depth or DEFAULT_MAX_DEPTH,
         seed=seed,
+        spike_tol=spike_tol,
         progress=not quiet,
     )
     tree.save(out)
@@ -150,7 +153,6 @@ def eval_(tree: str, mesh: str, seed: int, surface: bool) -> None:
               help="A .stree file whose bounds a normal-map file uses (normal-map treed files have none).")
 def import_treed(input: str, output: str, kind: str, bounds_from: str | None) -> None:
     """Convert a tree in the reference implementation's binary format ("treed") to .stree."""
-    from .errors import UsageError
     from .format import read_treed_trees, read_trees, write_trees
     from .tree import NORMALS, OCCUPANCY
 
