@@ -31,6 +31,7 @@ from .tree import Tree, tree_in_preorder
 
 DEFAULT_MAX_LEAVES = 16384
 DEFAULT_MAX_DEPTH = 96
+SPIKE_RESOLUTION = 0.2
 
 
 # ---------------------------------------------------------------- split scoring kernels
@@ -268,7 +269,6 @@ class _Builder:
         self.max_score = MAX_SCORE
         self.n_straddle = n_straddle
         self.delta = 0.05
-        self.spike_tol = spike_tol * self.scale
         self.spike_share = spike_share
         self.spike_pieces = 64
         self.n_fresh = 32
@@ -277,6 +277,10 @@ class _Builder:
         self.spread_depth = spread_depth
         self.box_volume = float(np.prod(self.hi - self.lo))
         self.area = float(mesh.face_areas().sum())
+        # a spike shorter than a fifth of the surface cells' typical size at this budget,
+        # sqrt(area / leaves), is within the tree's resolution anyway: small budgets ignore more
+        self.spike_tol = (max(spike_tol * self.scale, SPIKE_RESOLUTION * np.sqrt(self.area / max_leaves))
+                          if spike_tol > 0 else 0.0)
         # triangle ids index the mesh's faces first, then (open meshes) the fans over its holes,
         # virtual surface so that cells near a hole keep splitting
         self.tri = mesh.triangles
@@ -572,19 +576,24 @@ class _Builder:
         if root.split is not None:
             heap.append((-root.gain, root.id))
         leaves = 1
+        n_spike_splits = 0
         while (heap or spikes) and leaves < self.max_leaves:
             # a batch is split without re-ranking: keep it a small share of the tree so that
             # best-first order holds (in particular for small leaf budgets)
             take = min(self.batch, max(1, leaves // self.batch_share), self.max_leaves - leaves,
                        len(heap) + len(spikes))
             batch = []
-            quota = len(spikes) if not heap else int(np.ceil(take * self.spike_share))
+            # spikes get their share of all splits so far, not of each batch: a batch is a
+            # single split while the tree is small
+            quota = (len(spikes) if not heap
+                     else int(self.spike_share * (leaves - 1 + take)) - n_spike_splits)
             while spikes and len(batch) < quota:
                 node = self.nodes[heapq.heappop(spikes)[1]]
                 if node.left < 0 and node.hsplit is not None:
                     node.split = node.hsplit
                     node.left = 0  # taken; numbered below
                     batch.append(node)
+                    n_spike_splits += 1
             while heap and len(batch) < take:
                 node = self.nodes[heapq.heappop(heap)[1]]
                 if node.left < 0:
@@ -650,8 +659,9 @@ def build_tree(mesh_or_path, *, max_leaves: int = DEFAULT_MAX_LEAVES, max_depth:
         n_surface_planes: planes of surface triangles tried per node; n_perturb: local search
         steps around the best normal; n_straddle: samples drawn either side of the surface.
     spike_tol: a quarter of the splits go to cells with a corner farther than this (a fraction
-        of the box's longest side) from the surface on the wrong side of the cell's label,
-        longest first, cut along the plane of the corner's nearest triangle; 0 turns this off.
+        of the box's longest side; at least 0.2 sqrt(surface area / max_leaves)) from the
+        surface on the wrong side of the cell's label, longest first, cut along the plane of the
+        corner's nearest triangle; 0 turns this off.
     progress: show a progress bar; threads: worker threads (default: all cores).
     """
     if max_leaves < 1:
