@@ -9,9 +9,10 @@ in the cell and perturbations of the best one. Growth is best-first by mass-weig
 with a quarter of the splits going to spikes: cells whose corner lies farther than a tolerance
 from the surface on the wrong side of the cell's label (thin cells of little mass, hence never
 worth a split by gain, that poke out of the shape as needles in a render), longest first, cut
-along the plane of the corner's nearest triangle. A cell that holds no surface is an exact leaf. Labels come from a reference point of known
-winding number plus signed crossings with the cell's triangles (closed meshes), or libigl's fast
-winding number (open meshes, and the first levels where cells hold many triangles).
+along the plane of the corner's nearest triangle. A cell that holds no surface is an exact leaf.
+Labels come from a reference point of known winding number plus signed crossings with the
+cell's triangles (closed meshes), or libigl's fast winding number (open meshes, and the first
+levels where cells hold many triangles).
 """
 
 from __future__ import annotations
