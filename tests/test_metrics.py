@@ -3,12 +3,11 @@
 import numpy as np
 import pytest
 import trimesh
+from conftest import shared_mesh
 
 from shapetree.mesh import Mesh, load_mesh
 from shapetree.metrics import mesh_surface_metrics, occupancy_metrics, surface_metrics, tree_surface
 from shapetree.tree import Tree
-
-MESHES = "/work/shared/meshes"
 
 
 def box_mesh(lo, hi) -> Mesh:
@@ -71,7 +70,7 @@ def test_metrics_are_invariant_to_the_mesh_scale_and_position():
 
 
 def test_a_mesh_against_itself_has_perfect_surface_metrics():
-    mesh = load_mesh(f"{MESHES}/bunny_npm_lowres.obj")
+    mesh = load_mesh(shared_mesh("bunny_npm_lowres.obj"))
     r = mesh_surface_metrics(mesh, mesh, n=20_000)
     assert r["chamfer_l1"] < 0.007  # the floor of 20k samples against 20k others
     assert r["fscore_2"] > 0.99
