@@ -32,6 +32,7 @@ from .tree import Tree, tree_in_preorder
 
 DEFAULT_MAX_LEAVES = 16384
 DEFAULT_MAX_DEPTH = 96
+DEFAULT_SPIKE_TOL = 0.002
 SPIKE_RESOLUTION = 0.2
 
 
@@ -250,7 +251,7 @@ class _Builder:
     def __init__(self, mesh: Mesh, *, max_leaves: int, max_depth: int, seed: int, samples_per_node: int,
                  root_samples: int, surface_weight: float, sigma: float, n_directions: int,
                  n_surface_planes: int, n_perturb: int, n_straddle: int, spread_depth: int, batch: int,
-                 threads: int, spike_tol: float = 0.0, spike_share: float = 0.25):
+                 threads: int, spike_tol: float):
         self.mesh = mesh
         self.closed = mesh.is_closed()
         self.max_leaves = max_leaves
@@ -270,7 +271,7 @@ class _Builder:
         self.max_score = MAX_SCORE
         self.n_straddle = n_straddle
         self.delta = 0.05
-        self.spike_share = spike_share
+        self.spike_share = 0.25
         self.spike_pieces = 64
         self.n_fresh = 32
         self.batch = batch
@@ -442,11 +443,14 @@ class _Builder:
                     refs = np.concatenate([c.ref[None], c.X])
                     w_refs = np.concatenate([w0[:1], c.wn])
                     w[1:], bad[1:] = winding_by_crossings(V, F, box, c.qid, refs, w_refs, pts[1:], 1e-9)
-            # corners that crossings cannot settle (on a triangle's plane, say) are left out
-            # rather than sent to libigl: they lie on or next to the surface
+            # corners that crossings cannot settle (on a triangle's plane, say) are dropped rather
+            # than sent to libigl: they lie on or next to the surface
             k = len(new) + 1
-            w[k:][bad[k:]] = -1
-            bad[k:] = False
+            settled = ~bad[k:]
+            if not settled.all():
+                keep = np.concatenate([np.ones(k, np.bool_), settled])
+                pts, w, bad = pts[keep], w[keep], bad[keep]
+                c.far = (c.far[0][settled], c.far[1][settled]) if settled.any() else None
         return new, comp, pts, w, bad
 
     def _delta(self, diam: float) -> float:
@@ -513,7 +517,7 @@ class _Builder:
         if far is None or c.depth >= self.max_depth:
             return
         dist, tri_id = far
-        wrong = ((w_corner > 0.5) != c.value) & ((w_corner >= 0) | (not self.closed))
+        wrong = (w_corner > 0.5) != c.value
         if not wrong.any():
             return
         vi = int(np.argmax(np.where(wrong, dist, -1.0)))
@@ -645,7 +649,7 @@ def build_tree(mesh_or_path, *, max_leaves: int = DEFAULT_MAX_LEAVES, max_depth:
                seed: int = 0, progress: bool = False, samples_per_node: int = 192,
                root_samples: int = 32768, surface_weight: float = 0.5, sigma: float = 0.01,
                n_directions: int = 13, n_surface_planes: int = 12, n_perturb: int = 8, n_straddle: int = 64,
-               spread_depth: int = 12, spike_tol: float = 0.002,
+               spread_depth: int = 12, spike_tol: float = DEFAULT_SPIKE_TOL,
                threads: int | None = None) -> Tree:
     """Grow an occupancy tree for a mesh, best-first, until ``max_leaves`` leaves, ``max_depth``
     or no split gains anything. Same mesh, settings and ``seed`` give byte-identical trees,

@@ -69,13 +69,14 @@ def _check_output(path: str, suffixes: tuple[str, ...]) -> Path:
 @click.option("--max-depth", type=click.IntRange(1, 200), default=None, help="Depth limit.")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
               help="Random seed; same input and seed give byte-identical output.")
-@click.option("--spike-tol", type=click.FloatRange(0, 0.5), default=0.002, show_default=True,
-              help="Cut cells reaching farther than this (fraction of the box) out of the surface; 0: off.")
+@click.option("--spike-tol", type=click.FloatRange(0, 0.5), default=None,
+              help="Cut cells reaching farther than this (fraction of the box) out of the surface; "
+                   "0: off (default: the builder's).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def build(mesh: str, output: str, max_leaves: int | None, max_depth: int | None, seed: int,
           spike_tol: float, quiet: bool) -> None:
     """Build an occupancy tree from MESH and write it to OUTPUT."""
-    from .build import DEFAULT_MAX_DEPTH, DEFAULT_MAX_LEAVES, build_tree
+    from .build import DEFAULT_MAX_DEPTH, DEFAULT_MAX_LEAVES, DEFAULT_SPIKE_TOL, build_tree
     from .mesh import load_mesh
 
     out = _check_output(output, (".stree",))
@@ -85,7 +86,7 @@ def build(mesh: str, output: str, max_leaves: int | None, max_depth: int | None,
         max_leaves=max_leaves or DEFAULT_MAX_LEAVES,
         max_depth=max_depth or DEFAULT_MAX_DEPTH,
         seed=seed,
-        spike_tol=spike_tol,
+        spike_tol=DEFAULT_SPIKE_TOL if spike_tol is None else spike_tol,
         progress=not quiet,
     )
     tree.save(out)
