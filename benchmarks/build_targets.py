@@ -17,7 +17,8 @@ import time
 from common import MESHES, machine
 
 import shapetree
-from shapetree.build import DEFAULT_MAX_LEAVES
+from shapetree.builder import DEFAULT_MAX_LEAVES
+from shapetree.formats import encode_trees
 from shapetree.mesh import load_mesh
 from shapetree.metrics import occupancy_metrics
 
@@ -30,7 +31,7 @@ def measure(mesh, leaves: int, repeats: int) -> dict:
         times.append(time.perf_counter() - t0)
     r = occupancy_metrics(tree, mesh, seed=0)
     return {"seconds": statistics.median(times), "leaves": tree.n_leaves, "depth": tree.depth,
-            "bytes": len(tree.to_bytes()), **r}
+            "bytes": len(encode_trees([tree])), **r}
 
 
 def main() -> int:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from shapetree.format import read_treed
+from shapetree import load
 from shapetree.mesh import Mesh, load_mesh
-from shapetree.tree import Tree
+from shapetree.tree import Tree, tree_in_preorder
 
 ROOT = Path(__file__).resolve().parents[1]
 MESHES = Path(os.environ.get("SHAPETREE_MESHES", ROOT.parent / "shared" / "meshes"))
@@ -117,8 +117,8 @@ def reference_bunny() -> tuple[Tree, Tree, Mesh, float]:
     """
     import igl
 
-    t750 = read_treed(REFERENCE / "treed_bunny_750.bin")
-    t1958 = read_treed(REFERENCE / "treed_bunny_1958.bin")
+    t750 = load(REFERENCE / "treed_bunny_750.bin")
+    t1958 = load(REFERENCE / "treed_bunny_1958.bin")
     mesh = load_mesh(MESHES / "cgal_bunny00.off")
     tlo, thi = t1958.bounds
     lo, hi = mesh.bounds
@@ -181,25 +181,12 @@ def from_sklearn(sk, bounds: np.ndarray) -> Tree:
     scikit-learn goes left iff ``float32(x) <= threshold``; the float32 just above the threshold
     turns that into our strict ``x < offset`` for every float32 ``x``.
     """
-    order = []
-    stack = [0]
-    while stack:
-        i = stack.pop()
-        order.append(i)
-        if sk.children_left[i] >= 0:
-            stack.append(sk.children_right[i])
-            stack.append(sk.children_left[i])
-    order = np.array(order)
-    new_id = np.empty(sk.node_count, np.int64)
-    new_id[order] = np.arange(len(order))
-    left = np.where(sk.children_left[order] >= 0, new_id[sk.children_left[order]], -1)
-    right = np.where(sk.children_right[order] >= 0, new_id[sk.children_right[order]], -1)
-    branch = left >= 0
-    normal = np.zeros((len(order), 3), np.float32)
-    normal[branch, sk.feature[order][branch]] = 1
-    thr = sk.threshold[order].astype(np.float32)
-    thr = np.where(thr.astype(np.float64) <= sk.threshold[order], np.nextafter(thr, np.float32(np.inf)), thr)
+    branch = sk.children_left >= 0
+    normal = np.zeros((sk.node_count, 3), np.float32)
+    normal[branch, sk.feature[branch]] = 1
+    thr = sk.threshold.astype(np.float32)
+    thr = np.where(thr.astype(np.float64) <= sk.threshold, np.nextafter(thr, np.float32(np.inf)), thr)
     offset = np.where(branch, thr, 0).astype(np.float32)
-    counts = sk.value[order][:, 0, :]
+    counts = sk.value[:, 0, :]
     value = counts[:, 1] > counts[:, 0]  # classes are [False, True]: a mesh has both
-    return Tree(normal, offset, left, right, value, bounds)
+    return tree_in_preorder(normal, offset, sk.children_left, sk.children_right, value, bounds)

@@ -26,16 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, load_normalised, machine, timed
 from rays import cached_tree, view_rays
 
-from shapetree.format import encode_trees
-from shapetree.mesh import Mesh
-from shapetree.normals import (
-    angular_error,
-    fit_normal_trees,
-    predict_normals,
-    predict_normals_filtered,
-    surface_normal_samples,
-    vertex_normals,
-)
+from shapetree import raycast
+from shapetree.builder import fit_normal_trees, surface_normal_samples
+from shapetree.formats import encode_trees
+from shapetree.mesh import Mesh, vertex_normals
+from shapetree.metrics import angular_error
+from shapetree.tree import predict_normals, predict_normals_filtered
 
 SINGLE = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192]
 ENSEMBLES = {2: [32, 128, 512, 2048], 4: [16, 64, 256, 1024], 8: [8, 32, 128, 512]}
@@ -117,7 +113,7 @@ def shading_error(mesh: Mesh, leaves: list[int | None], folder: Path, map_leaves
     for budget in leaves:
         tree, _ = cached_tree(mesh, "cgal_bunny00.off", budget, folder)
         o, d = view_rays(tree.bounds, 512)
-        hits = tree.raycast(o, d)
+        hits = raycast(tree, o, d)
         p = o[hits.hit] + hits.t[hits.hit, None] * d[hits.hit]
         truth = closest_normals(mesh, p)
         flat = angular_error(hits.normal[hits.hit], truth).mean()

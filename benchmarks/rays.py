@@ -32,32 +32,33 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import ALL_MESHES, ROOT, interleaved_medians, load_normalised, machine, timed
 
-from shapetree.format import load
+from shapetree import load, raycast, save
 from shapetree.mesh import Mesh
-from shapetree.render import mesh_raycast, orbit_camera, render
+from shapetree.renderer import orbit_camera, render
 from shapetree.tree import Tree
 
 VIEWS = [(30.0, 20.0), (120.0, 10.0), (210.0, 35.0), (300.0, -15.0)]
 
 
-BUILDER_SOURCES = ("build.py", "cells.py", "sampling.py", "mesh.py", "tree.py")
+BUILDER_SOURCES = ("builder", "mesh", "tree")  # folders of the package the trees depend on
 
 
 def cached_tree(mesh: Mesh, name: str, leaves: int | None, folder: Path) -> tuple[Tree, float | None]:
     """The tree of ``mesh`` at ``leaves`` (None: the builder's default), built once; (tree, build s)."""
     import shapetree
-    from shapetree.build import DEFAULT_MAX_LEAVES
+    from shapetree.builder import DEFAULT_MAX_LEAVES
 
     budget = leaves or DEFAULT_MAX_LEAVES
     # the key includes a digest of the builder's sources, so a changed builder never reuses old trees
     src = Path(shapetree.__file__).parent
-    digest = hashlib.sha256(b"".join((src / f).read_bytes() for f in BUILDER_SOURCES)).hexdigest()[:12]
+    files = sorted(p for folder in BUILDER_SOURCES for p in (src / folder).rglob("*.py"))
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in files)).hexdigest()[:12]
     path = folder / f"{Path(name).stem}-{budget}-{digest}.stree"
     if path.exists():
         return load(path), None
     folder.mkdir(parents=True, exist_ok=True)
     seconds, tree = timed(shapetree.build, mesh, max_leaves=budget, seed=0)
-    tree.save(path)
+    save(tree, path)
     return tree, seconds
 
 
@@ -73,6 +74,13 @@ def embree_scene(mesh: Mesh):
     scene = rtcore_scene.EmbreeScene()
     mesh_construction.TriangleMesh(scene, np.ascontiguousarray(mesh.vertices[mesh.faces], np.float32))
     return scene
+
+
+def mesh_raycast(mesh: Mesh, origins: np.ndarray, directions: np.ndarray) -> np.ndarray:
+    """First-hit ``t`` (n,) float64 of rays on the mesh with Embree (float32), ``inf`` on a miss."""
+    res = embree_scene(mesh).run(origins.astype(np.float32), directions.astype(np.float32), output=1)
+    face = np.asarray(res["primID"], np.int64)
+    return np.where((face >= 0) & (face < len(mesh.faces)), np.asarray(res["tfar"], np.float64), np.inf)
 
 
 def cpu_medians(fns: dict, repeats: int) -> dict[str, float]:
@@ -99,7 +107,7 @@ def ray_speed(tree: Tree, mesh: Mesh, size: int, repeats: int) -> dict:
     threads = numba.get_num_threads()
     numba.set_num_threads(1)
     single = {
-        "tree": lambda: tree.raycast(o, d),
+        "tree": lambda: raycast(tree, o, d),
         "embree": lambda: scene.run(o32, d32, output=1),
     }
     try:
@@ -107,8 +115,8 @@ def ray_speed(tree: Tree, mesh: Mesh, size: int, repeats: int) -> dict:
         cpu = cpu_medians(single, repeats)
     finally:
         numba.set_num_threads(threads)
-    many = interleaved_medians({"tree": lambda: tree.raycast(o, d)}, repeats)
-    hits = tree.raycast(o, d)
+    many = interleaved_medians({"tree": lambda: raycast(tree, o, d)}, repeats)
+    hits = raycast(tree, o, d)
     n = len(o)
     return {
         "rays": n,
@@ -126,8 +134,8 @@ def ray_speed(tree: Tree, mesh: Mesh, size: int, repeats: int) -> dict:
 def silhouette_iou(tree: Tree, mesh: Mesh, size: int) -> float:
     """IoU of the hit masks of the tree and of the mesh (Embree) over the 4 views."""
     o, d = view_rays(tree.bounds, size)
-    tree_mask = tree.raycast(o, d).hit
-    mesh_mask = np.isfinite(mesh_raycast(mesh, o, d)[0])
+    tree_mask = raycast(tree, o, d).hit
+    mesh_mask = np.isfinite(mesh_raycast(mesh, o, d))
     return float((tree_mask & mesh_mask).sum() / max((tree_mask | mesh_mask).sum(), 1))
 
 

@@ -43,7 +43,7 @@ from common import (
 )
 
 import shapetree
-from shapetree.format import encode_treed, read_treed
+from shapetree.formats import encode_treed, encode_trees
 from shapetree.mesh import Mesh
 from shapetree.metrics import mesh_surface_metrics, occupancy_metrics, surface_metrics
 from shapetree.tree import Tree
@@ -163,7 +163,7 @@ def section_build(cfg: Config, trees: dict, out: list[str], data: dict) -> None:
             rows.append({"mesh": name, "error": msg})
             out.append(f"| {short(name)} | {len(mesh.faces):,} | **build failed: {msg}** |" + " |" * 11)
             continue
-        size = len(tree.to_bytes())
+        size = len(encode_trees([tree]))
         r = all_metrics(tree, mesh, cfg)
         trees[name] = (mesh, tree)
         rows.append({"mesh": name, "faces": len(mesh.faces), "seconds": seconds, "cpu_seconds": cpu,
@@ -256,14 +256,14 @@ def rate_distortion(name: str, cfg: Config, trees: dict) -> list[dict]:
     for seconds, tree in built:
         log(f"  rd {short(name)} tree {tree.n_leaves} leaves")
         r = all_metrics(tree, mesh, cfg)
-        points.append({"method": "tree (.stree)", "bytes": len(tree.to_bytes()), "detail": f"{tree.n_leaves} leaves",
+        points.append({"method": "tree (.stree)", "bytes": len(encode_trees([tree])), "detail": f"{tree.n_leaves} leaves",
                        "leaves": tree.n_leaves, "seconds": seconds, **r})
         points.append({"method": "tree (treed)", "bytes": len(encode_treed([tree])),
                        "detail": f"{tree.n_leaves} leaves", **r})
     for budget in cfg.rd_axis_aligned if name == cfg.rd_meshes[0] else []:
         log(f"  rd {short(name)} axis-aligned tree {budget} leaves")
         tree = axis_aligned_tree(mesh, budget)
-        points.append({"method": "axis-aligned tree (sklearn, .stree)", "bytes": len(tree.to_bytes()),
+        points.append({"method": "axis-aligned tree (sklearn, .stree)", "bytes": len(encode_trees([tree])),
                        "detail": f"{tree.n_leaves} leaves", **all_metrics(tree, mesh, cfg)})
     for faces in cfg.rd_faces:
         if faces >= len(mesh.faces):
@@ -413,11 +413,11 @@ def section_reference(cfg: Config, out: list[str], data: dict) -> None:
     exact = []
     for stem in ("treed_ant_small", "treed_bunny_750", "treed_bunny_1958"):
         expected = np.load(REFERENCE / f"{stem}_expected.npz")
-        got = read_treed(REFERENCE / f"{stem}.bin").contains(expected["points"])
+        got = shapetree.load(REFERENCE / f"{stem}.bin").contains(expected["points"])
         exact.append(f"{stem}: {int(np.sum(got == expected['inside'])):,} / {len(got):,}")
     settings = reference_settings()
     out += [
-        "The reference's trees are read with `shapetree.format.read_treed` (`shapetree import-treed`). "
+        "The reference's trees are read with `shapetree.load` (`shapetree import-treed`). "
         "Our reader reproduces the reference's own predictions point for point: " + "; ".join(exact) + ".",
         "",
         ("The reference bunny trees were grown from another copy of the Stanford bunny (101,754 triangles, "
@@ -447,7 +447,7 @@ def section_reference(cfg: Config, out: list[str], data: dict) -> None:
         r = all_metrics(tree, mesh, cfg)
         rows.append({"tree": label, "leaves": tree.n_leaves, "depth": tree.depth, **r})
         out.append(f"| {label} | {tree.n_leaves:,} | {tree.depth} | {len(encode_treed([tree])):,} "
-                   f"| {len(tree.to_bytes()):,} | {build} | {metric_cells(r)} |")
+                   f"| {len(encode_trees([tree])):,} | {build} | {metric_cells(r)} |")
     out += ["", *failures, ""] if failures else [""]
     pts = uniform_points(t1958.bounds, cfg.query_points, 0, 0.0)
     speed = interleaved_medians({label: (lambda t=tree: t.contains(pts)) for label, tree, _ in candidates},
@@ -456,7 +456,7 @@ def section_reference(cfg: Config, out: list[str], data: dict) -> None:
             + ", ".join(f"{label} {cfg.query_points / s / 1e6:.1f} M points/s" for label, s in speed.items()) + "."]
     if hasattr(Tree, "raycast"):
         o, d = rays_bench.view_rays(t1958.bounds, cfg.ray_size)
-        rays = interleaved_medians({label: (lambda t=tree: t.raycast(o, d)) for label, tree, _ in candidates},
+        rays = interleaved_medians({label: (lambda t=tree: shapetree.raycast(t, o, d)) for label, tree, _ in candidates},
                                    cfg.repeats)
         out += ["", f"Rays ({len(o):,} camera rays, four views): "
                 + ", ".join(f"{label} {len(o) / s / 1e6:.2f} M rays/s" for label, s in rays.items()) + "."]

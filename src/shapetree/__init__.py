@@ -1,44 +1,47 @@
 """shapetree: triangle meshes as oblique decision trees.
 
-Public API: ``build``, ``load``, ``render``, ``Tree``, ``load_mesh``, ``read_trees``; quality
-measures in ``shapetree.metrics``, normal maps in ``shapetree.normals``.
+The front door::
+
+    tree = shapetree.build("mesh.off", max_leaves=4096, seed=0)   # a Tree of flat numpy arrays
+    inside = tree.contains(points)                                # (n, 3) float64 -> (n,) bool
+    shapetree.save(tree, "mesh.stree"); tree = shapetree.load("mesh.stree")
+    image = shapetree.render(tree, size=(512, 512))               # (h, w, 4) uint8 RGBA
+    hits = shapetree.raycast(tree, origins, directions)           # exact first hits
+    normal_map = shapetree.fit_normals("mesh.off", tree.bounds)   # list of normal-map trees
+
+Stages live in subpackages: ``mesh`` (loading, labels, sampling), ``builder``, ``simplifier``,
+``renderer``, ``extract``, ``formats``, ``tree`` (the Tree and its kernels), ``metrics``.
 """
 
+from .builder import BuildSettings, build, fit_normals
 from .errors import FormatError, MeshError, ShapetreeError, UsageError
-from .format import load, read_trees
+from .formats import load, read_trees, save
 from .mesh import Mesh, load_mesh
-from .tree import NORMALS, OCCUPANCY, Tree
+from .renderer import Camera, Material, RayHits, orbit_camera, raycast, render
+from .simplifier import truncated
+from .tree import Kind, Tree
 
 __all__ = [
-    "NORMALS",
-    "OCCUPANCY",
+    "BuildSettings",
+    "Camera",
     "FormatError",
+    "Kind",
+    "Material",
     "Mesh",
     "MeshError",
+    "RayHits",
     "ShapetreeError",
     "Tree",
     "UsageError",
     "build",
+    "fit_normals",
     "load",
     "load_mesh",
+    "orbit_camera",
+    "raycast",
     "read_trees",
     "render",
+    "save",
+    "truncated",
 ]
 __version__ = "0.1.0"
-
-
-# Import the submodules first: importing ``shapetree.build`` binds the module to the package
-# attribute ``build``, which the functions below then take over for good (the modules stay
-# importable by name: ``from shapetree.build import build_tree``).
-from . import build as _build_module
-from . import render as _render_module
-
-
-def build(mesh_or_path, **kwargs) -> Tree:
-    """Build an occupancy tree from a mesh (see ``shapetree.build.build_tree`` for settings)."""
-    return _build_module.build_tree(mesh_or_path, **kwargs)
-
-
-def render(tree: Tree, *args, **kwargs):
-    """Render a tree to an RGBA image by exact ray casting (see ``shapetree.render.render``)."""
-    return _render_module.render(tree, *args, **kwargs)

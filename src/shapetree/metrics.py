@@ -1,4 +1,5 @@
-"""Quality metrics: volumetric IoU, near-surface accuracy, Chamfer-L1, F-score, normal consistency.
+"""Quality metrics: volumetric IoU, near-surface accuracy, Chamfer-L1, F-score, normal consistency,
+and the angular error of normal maps.
 
 Occupancy metrics follow the Occupancy Networks protocol and surface metrics the ConvONet
 definitions. Both work in *normalised units*: the mesh's bounding box scaled so its longest side
@@ -10,7 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .builder.normal_map import surface_normal_samples
+from .extract import tree_surface
 from .mesh import Mesh, as_mesh, inside, sample_surface
+from .tree import Tree, predict_normals
 
 PADDING = 0.05  # IoU box: the mesh's box grown by this much on every side (normalised units)
 NEAR_SIGMA = 0.01  # near-surface noise per axis (normalised units)
@@ -100,59 +104,16 @@ def mesh_surface_metrics(pred: Mesh | None, mesh, *, seed: int = 0, n: int = 100
     return result
 
 
-def occupancy_grid(tree, resolution: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """Occupancy of ``tree`` on a grid whose longest side has ``resolution`` cells.
-
-    Returns ``(occ, origin, h)``: occ ``(nx, ny, nz) bool`` at points ``origin + h * index``;
-    the grid reaches one cell beyond ``tree.bounds`` on every side, so its border is outside.
-    """
-    lo, hi = np.asarray(tree.bounds, np.float64)
-    h = float(np.max(hi - lo)) / resolution
-    counts = np.ceil((hi - lo) / h).astype(np.int64) + 3
-    origin = lo - h
-    axes = [origin[a] + h * np.arange(counts[a]) for a in range(3)]
-    occ = np.empty(tuple(counts), bool)
-    yz = np.stack(np.meshgrid(axes[1], axes[2], indexing="ij"), -1).reshape(-1, 2)
-    slab = max(1, 4_000_000 // len(yz))
-    for i in range(0, counts[0], slab):
-        xs = axes[0][i : i + slab]
-        pts = np.empty((len(xs), len(yz), 3))
-        pts[:, :, 0] = xs[:, None]
-        pts[:, :, 1:] = yz[None]
-        occ[i : i + slab] = np.asarray(tree.contains(pts.reshape(-1, 3)), bool).reshape(len(xs), *counts[1:])
-    return occ, origin, h
+def angular_error(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Angle in degrees between each pair of vectors, (n,) float64."""
+    a = predicted / np.maximum(np.linalg.norm(predicted, axis=1, keepdims=True), 1e-300)
+    b = truth / np.maximum(np.linalg.norm(truth, axis=1, keepdims=True), 1e-300)
+    return np.degrees(np.arccos(np.clip(np.einsum("ij,ij->i", a, b), -1.0, 1.0)))
 
 
-def tree_surface(tree, resolution: int = 256, *, snap_steps: int = 30) -> Mesh | None:
-    """A marching-cubes mesh of ``tree``'s occupancy, vertices snapped onto its true boundary.
-
-    Marching cubes on the binary occupancy puts every vertex at the midpoint of a grid edge whose
-    ends differ; bisecting along that edge (``snap_steps`` halvings with ``tree.contains``) moves
-    it onto the tree's surface, so faces inside one planar facet carry that facet's normal.
-    Returns ``None`` when the tree is empty on the grid.
-    """
-    from skimage.measure import marching_cubes
-
-    occ, origin, h = occupancy_grid(tree, resolution)
-    if not occ.any():
-        return None
-    verts, faces, _, _ = marching_cubes(occ.astype(np.float32), level=0.5, allow_degenerate=False)
-    verts = verts.astype(np.float64)
-    # Each vertex sits half-way along exactly one axis; its two grid ends are floor and ceil.
-    frac = np.abs(verts - np.round(verts))
-    axis = np.argmax(frac, axis=1)
-    a = np.round(verts).astype(np.int64)
-    b = a.copy()
-    rows = np.arange(len(verts))
-    a[rows, axis] = np.floor(verts[rows, axis]).astype(np.int64)
-    b[rows, axis] = a[rows, axis] + 1
-    a_in = occ[a[:, 0], a[:, 1], a[:, 2]]
-    inner = np.where(a_in[:, None], a, b) * h + origin
-    outer = np.where(a_in[:, None], b, a) * h + origin
-    for _ in range(snap_steps):
-        mid = 0.5 * (inner + outer)
-        is_in = np.asarray(tree.contains(mid), bool)
-        inner[is_in] = mid[is_in]
-        outer[~is_in] = mid[~is_in]
-    snapped = 0.5 * (inner + outer)
-    return Mesh(snapped, np.ascontiguousarray(faces, np.int64), "<tree surface>")
+def normal_map_error(trees: list[Tree], mesh, *, seed: int = 0, n: int = 20_000, smooth: bool = True) -> dict:
+    """Angular error in degrees of a normal map on ``n`` held-out points near ``mesh``'s surface
+    (drawn with a stream of their own, apart from any fit with the same seed): ``mean``, ``median``."""
+    points, truth = surface_normal_samples(as_mesh(mesh), n, np.random.default_rng(seed + 0x5EED), smooth=smooth)
+    err = angular_error(predict_normals(trees, points), truth)
+    return {"mean": float(err.mean()), "median": float(np.median(err))}

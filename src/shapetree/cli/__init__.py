@@ -1,0 +1,55 @@
+"""The command line, thin: one module per command, each parses, calls the public API and reports.
+Errors become one line and exit 1 (bad input) or 2 (bad usage); an interrupt exits 130."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..errors import ShapetreeError, UsageError
+
+
+class _Group(click.Group):
+    """Every failure becomes one line on stderr: usage mistakes exit 2, bad files and other
+    shapetree errors exit 1, an interrupt exits 130. Never a traceback."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as e:
+            click.echo(e.ctx.get_help())
+            sys.exit(0)
+        except click.UsageError as e:
+            hint = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
+            click.echo(f"shapetree: error: {e.format_message()}{hint}", err=True)
+            sys.exit(2)
+        except click.ClickException as e:
+            click.echo(f"shapetree: error: {e.format_message()}", err=True)
+            sys.exit(e.exit_code or 1)
+        except ShapetreeError as e:
+            click.echo(f"shapetree: error: {e}", err=True)
+            sys.exit(2 if isinstance(e, UsageError) else 1)
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            click.echo("shapetree: interrupted", err=True)
+            sys.exit(130)
+        except MemoryError:
+            click.echo("shapetree: error: out of memory", err=True)
+            sys.exit(1)
+        except OSError as e:
+            click.echo(f"shapetree: error: {e.filename or ''}: {e.strerror or e}", err=True)
+            sys.exit(1)
+        if isinstance(rv, int) and not isinstance(rv, bool):
+            sys.exit(rv)
+        sys.exit(0)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="shapetree")
+def main() -> None:
+    """Turn triangle meshes into oblique decision trees, query and render them."""
+
+
+from . import build, eval, import_treed, info, normals, render  # noqa: F401 -- they register on ``main``
+
+__all__ = ["main"]

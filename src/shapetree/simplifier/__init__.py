@@ -1,0 +1,5 @@
+"""Simplification: trees cut down to a leaf budget."""
+
+from .truncate import truncated
+
+__all__ = ["truncated"]

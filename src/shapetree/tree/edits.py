@@ -1,0 +1,64 @@
+"""Structural edits of trees; each returns a new tree in pre-order (the canonical form)."""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from .core import Kind, Tree
+
+
+@nb.njit(cache=True)
+def preorder(left, right):
+    """(m,) int64 ids of the nodes reachable from node 0, in pre-order (root, left subtree,
+    right subtree); ``left``/``right`` (n,) int64 with -1 at leaves, nodes in any order."""
+    n = left.shape[0]
+    order = np.empty(n, np.int64)
+    stack = np.empty(n + 1, np.int64)
+    sp = 1
+    stack[0] = 0
+    m = 0
+    while sp > 0:
+        sp -= 1
+        i = stack[sp]
+        order[m] = i
+        m += 1
+        if left[i] >= 0:
+            stack[sp] = right[i]
+            stack[sp + 1] = left[i]
+            sp += 2
+    return order[:m]
+
+
+def tree_in_preorder(normal, offset, left, right, value, bounds, kind: Kind = Kind.OCCUPANCY,
+                     meta: dict | None = None) -> Tree:
+    """A ``Tree`` from nodes stored in any order (node 0 is the root): renumbers them in pre-order
+    and clears planes at leaves and values at branches, the canonical form files store."""
+    left = np.asarray(left, np.int64)
+    right = np.asarray(right, np.int64)
+    order = preorder(left, right)
+    index = np.full(len(left), -1, np.int64)
+    index[order] = np.arange(len(order))
+    branch = left[order] >= 0
+    new_left = np.where(branch, index[np.maximum(left[order], 0)], -1)
+    new_right = np.where(branch, index[np.maximum(right[order], 0)], -1)
+    normal = np.asarray(normal, np.float32)[order] * branch[:, None]
+    offset = np.asarray(offset, np.float32)[order] * branch
+    value = np.asarray(value)[order].copy()
+    value[branch] = 0
+    return Tree(normal, offset, new_left, new_right, value, bounds, kind=kind, meta=meta or {})
+
+
+def collapse(tree: Tree, nodes: np.ndarray, values: np.ndarray) -> Tree:
+    """The tree with each branch of ``nodes`` ((k,) int64) turned into a leaf holding ``values``
+    ((k,) bool, or (k, 3) for a normal-map tree); their subtrees are dropped."""
+    nodes = np.asarray(nodes, np.int64)
+    left = tree.left.astype(np.int64)
+    right = tree.right.astype(np.int64)
+    value = tree.value.copy()
+    left[nodes] = -1
+    right[nodes] = -1
+    value[nodes] = values
+    normal = tree.normal.copy()
+    offset = tree.offset.copy()
+    return tree_in_preorder(normal, offset, left, right, value, tree.bounds, tree.kind)
