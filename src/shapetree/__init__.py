@@ -14,7 +14,7 @@ Stages live in subpackages: ``mesh`` (loading, labels, sampling), ``builder``, `
 """
 
 from .builder import BuildSettings, build, fit_normals
-from .errors import FormatError, MeshError, ShapetreeError, UsageError
+from .errors import FormatError, MeshError, MeshWarning, ShapetreeError, UsageError
 from .formats import load, read_trees, save
 from .mesh import Mesh, load_mesh
 from .renderer import Camera, Material, RayHits, orbit_camera, raycast, render
@@ -29,6 +29,7 @@ __all__ = [
     "Material",
     "Mesh",
     "MeshError",
+    "MeshWarning",
     "RayHits",
     "ShapetreeError",
     "Tree",

@@ -15,3 +15,7 @@ class FormatError(ShapetreeError):
 
 class UsageError(ShapetreeError):
     """An argument is out of range or inconsistent."""
+
+
+class MeshWarning(UserWarning):
+    """A mesh was usable only after a repair (e.g. its faces all pointed inwards)."""
