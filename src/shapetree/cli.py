@@ -279,3 +279,9 @@ def normals(tree: str, mesh: str, output: str, n_trees: int, max_leaves: int, sa
     click.echo(f"wrote {out}: {n_trees} tree{'s' if n_trees > 1 else ''}, "
                f"{sum(t.n_leaves for t in trees)} leaves, {out.stat().st_size} bytes; "
                f"held-out angular error mean {err.mean():.2f} deg, median {np.median(err):.2f} deg")
+
+
+from .viewer.commands import export_web, view
+
+main.add_command(view)
+main.add_command(export_web)
