@@ -28,6 +28,7 @@ const state = {
   fixedSize: null,
   lastFrame: null,
   error: null,
+  loading: Promise.resolve(), // the latest load from the gallery, a drop or the file picker
 };
 let renderer = null;
 let scheduled = false;
@@ -139,7 +140,7 @@ async function loadGallery() {
   $("gallery-box").hidden = entries.length === 0;
   select.onchange = () => {
     const e = entries[Number(select.value)];
-    if (select.value !== "" && e) loadUrls(e.model, e.normals);
+    if (select.value !== "" && e) state.loading = loadUrls(e.model, e.normals);
   };
   return entries;
 }
@@ -299,7 +300,9 @@ $("reset").onclick = resetView;
 $("normal-map").onchange = (e) => setMode({ normalMap: e.target.checked });
 $("heatmap").onchange = (e) => setMode({ heatmap: e.target.checked });
 $("lod").onchange = (e) => setLevel(Number(e.target.value));
-$("file").onchange = (e) => loadFiles(e.target.files);
+$("file").onchange = (e) => {
+  state.loading = loadFiles(e.target.files);
+};
 $("save").onclick = savePng;
 window.addEventListener("keydown", (e) => {
   if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement) return;
@@ -318,7 +321,7 @@ stage.addEventListener("dragleave", () => stage.classList.remove("dropping"));
 stage.addEventListener("drop", (e) => {
   e.preventDefault();
   stage.classList.remove("dropping");
-  if (e.dataTransfer && e.dataTransfer.files.length) loadFiles(e.dataTransfer.files);
+  if (e.dataTransfer && e.dataTransfer.files.length) state.loading = loadFiles(e.dataTransfer.files);
 });
 
 /** The view as one PNG (the heatmap's legend included). */
@@ -373,6 +376,8 @@ const ready = start();
 
 window.shapetreeViewer = {
   ready,
+  /** Resolves when the latest load (gallery, drop, file picker) has finished. */
+  loaded: () => state.loading,
   /** Orbit parameters as the Python orbit_camera takes them (plus margin: zoom, pan: [x, y] radii). */
   setCamera(orbit) {
     state.orbit = { ...state.orbit, ...orbit };

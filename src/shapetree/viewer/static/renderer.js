@@ -1,9 +1,10 @@
 // The WebGL2 side: trees as textures, the ray-casting shader (shaders/trace.frag), the heatmap pass.
-// Node i of a tree lives at texel (i % 4096, i / 4096): planes in an RGBA32F texture (a normal-map
-// leaf keeps its vector there), `next` (right child, or a leaf code) in an R32I texture.
+// Node i of a tree lives at texel (i % 4096, i / 4096) of two textures: RGBA32F, a branch's plane
+// or a leaf's (+inf, value); R32I, a branch's right child (its left child is i + 1).
 
 import { projection, cameraLight } from "./camera.js";
 import { infernoLut } from "./colormap.js";
+import { LEAF_IN, NORMALS, OCCUPANCY } from "./stree.js";
 
 const TEX_SHIFT = 12;
 const TEX_WIDTH = 1 << TEX_SHIFT;
@@ -63,7 +64,7 @@ export class TreeRenderer {
   }
 
   /** Upload one or more trees back to back: {planes, next} textures and each tree's root id. */
-  upload(trees) {
+  upload(trees, kind) {
     const gl = this.gl;
     const nNodes = trees.reduce((s, t) => s + t.nNodes, 0);
     const rows = Math.ceil(nNodes / TEX_WIDTH);
@@ -77,8 +78,19 @@ export class TreeRenderer {
     let base = 0;
     for (const t of trees) {
       roots.push(base);
-      planes.set(t.planes, 4 * base);
-      for (let i = 0; i < t.nNodes; i++) next[base + i] = t.next[i] >= 0 ? t.next[i] + base : t.next[i];
+      for (let i = 0; i < t.nNodes; i++) {
+        const k = 4 * (base + i);
+        if (t.next[i] >= 0) {
+          planes.set(t.planes.subarray(4 * i, 4 * i + 4), k);
+          next[base + i] = t.next[i] + base;
+        } else {
+          // a leaf: +inf (never a plane coefficient) then its value: inside (occupancy), or its vector
+          planes[k] = Infinity;
+          if (kind === OCCUPANCY) planes[k + 1] = t.next[i] === LEAF_IN ? 1 : 0;
+          else planes.set(t.planes.subarray(4 * i, 4 * i + 3), k + 1);
+          next[base + i] = t.next[i];
+        }
+      }
       base += t.nNodes;
     }
     return {
@@ -101,7 +113,7 @@ export class TreeRenderer {
       throw new ViewerError(`the tree is ${tree.depth} levels deep; the viewer's shader handles at most `
         + `${MAX_STACK - 1}`);
     }
-    const textures = this.upload([tree]);
+    const textures = this.upload([tree], OCCUPANCY);
     this.release(this.tree);
     this.tree = textures;
     this.bounds = bounds;
@@ -112,7 +124,7 @@ export class TreeRenderer {
     if (trees && trees.length > MAX_NORMAL_TREES) {
       throw new ViewerError(`the normal map has ${trees.length} trees; the viewer handles at most ${MAX_NORMAL_TREES}`);
     }
-    const textures = trees ? this.upload(trees) : null;
+    const textures = trees ? this.upload(trees, NORMALS) : null;
     this.release(this.normals);
     this.normals = textures;
     this.normalRadius = radius;

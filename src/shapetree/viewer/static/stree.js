@@ -45,6 +45,24 @@ function treeBytes(nLeaves, kind) {
   return 4 + structureBytes(nLeaves, kind) + 16 * (nLeaves - 1) + (kind === NORMALS ? 12 * nLeaves : 0);
 }
 
+// Python's repr of a float, so that messages read exactly as the Python reader's
+function pyFloat(x) {
+  if (Number.isNaN(x)) return "nan";
+  if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
+  if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
+  const [mantissa, e] = x.toExponential().split("e"); // the shortest digits that round-trip
+  const exp = Number(e);
+  const sign = x < 0 ? "-" : "";
+  const digits = mantissa.replace("-", "").replace(".", "");
+  if (exp >= -4 && exp < 16) {
+    if (exp < 0) return `${sign}0.${"0".repeat(-exp - 1)}${digits}`;
+    if (digits.length > exp + 1) return `${sign}${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`;
+    return `${sign}${digits}${"0".repeat(exp + 1 - digits.length)}.0`;
+  }
+  const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+  return `${sign}${m}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+}
+
 function printable(bytes) {
   let s = "";
   for (const b of bytes) s += b >= 0x20 && b < 0x7f && b !== 0x27 && b !== 0x5c ? String.fromCharCode(b)
@@ -129,8 +147,8 @@ export function decodeTrees(buffer, name = "<bytes>") {
   const bounds = new Float64Array(6);
   for (let k = 0; k < 6; k++) bounds[k] = view.getFloat64(8 + 8 * k, true);
   if (!bounds.every(Number.isFinite) || bounds[0] > bounds[3] || bounds[1] > bounds[4] || bounds[2] > bounds[5]) {
-    throw new FormatError(`${name}: invalid bounds [[${Array.from(bounds.subarray(0, 3))}], `
-      + `[${Array.from(bounds.subarray(3))}]]`);
+    const row = (r) => Array.from(r, pyFloat).join(", ");
+    throw new FormatError(`${name}: invalid bounds [[${row(bounds.subarray(0, 3))}], [${row(bounds.subarray(3))}]]`);
   }
   if (nTrees < 1 || (kind === OCCUPANCY && nTrees !== 1)) {
     throw new FormatError(`${name}: invalid tree count ${nTrees} for a ${KIND_NAMES[kind]} file`);

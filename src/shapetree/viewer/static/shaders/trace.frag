@@ -13,7 +13,6 @@ precision highp isampler2D;
 
 #define TEX_MASK ((1 << TEX_SHIFT) - 1)
 #define FROM_ORIGIN (-4)  // the ray starts inside the box; box faces are -1 - axis
-#define LEAF_IN (-2)
 const float BIG = 3.0e38;  // stands in for +infinity
 
 uniform sampler2D uPlanes;
@@ -59,13 +58,12 @@ vec3 predictNormal(vec3 x) {
   vec3 acc = vec3(0.0);
   for (int k = 0; k < uNCount; k++) {
     int i = uNRoots[k];
-    int nx = nnextOf(i);
-    while (nx >= 0) {
-      vec4 p = nplane(i);
-      i = dot(p.xyz, x) < p.w ? i + 1 : nx;
-      nx = nnextOf(i);
+    vec4 p = nplane(i);
+    while (!isinf(p.x)) {
+      i = dot(p.xyz, x) < p.w ? i + 1 : nnextOf(i);
+      p = nplane(i);
     }
-    acc += nplane(i).xyz;  // a normal-map leaf keeps its vector in the plane slot
+    acc += p.yzw;
   }
   float l = length(acc);
   return l > 0.0 ? acc / l : vec3(0.0);
@@ -150,35 +148,41 @@ void main() {
     vec2 stT[STACK_SIZE];      // its segment [t0, t1]
     int sp = 0;
     int node = 0;
+    vec4 p = plane(node);
     while (true) {
-      int nx = nextOf(node);
-      while (nx >= 0) {
-        vec4 p = plane(node);
+      while (!isinf(p.x)) {
         float num = p.w - dot(p.xyz, o);
         float dd = dot(p.xyz, d);
+        bool goRight;
+        bool push = false;
+        // dd > 0: left before the plane, right from it on; dd < 0: the reverse
+        bool rightFirst = dd < 0.0;
+        float ts = 0.0;
         if (dd == 0.0) {  // parallel: the whole segment is on the origin's side
-          node = num > 0.0 ? node + 1 : nx;
+          goRight = !(num > 0.0);
         } else {
-          // dd > 0: left before the plane, right from it on; dd < 0: the reverse
-          int near = dd < 0.0 ? nx : node + 1;
-          int far = dd < 0.0 ? node + 1 : nx;
-          float ts = num / dd;
+          ts = num / dd;
           if (ts <= t0) {
             if (ts == t0) src = node;
-            node = far;
+            goRight = !rightFirst;
           } else if (ts >= t1) {
-            node = near;
+            goRight = rightFirst;
           } else {
-            stNode[sp] = ivec2(far, node);
-            stT[sp] = vec2(ts, t1);
-            sp++;
-            node = near;
-            t1 = ts;
+            push = true;
+            goRight = rightFirst;
           }
         }
-        nx = nextOf(node);
+        int right = goRight || push ? nextOf(node) : 0;  // the left child needs no fetch: node + 1
+        if (push) {
+          stNode[sp] = ivec2(rightFirst ? node + 1 : right, node);
+          stT[sp] = vec2(ts, t1);
+          sp++;
+          t1 = ts;
+        }
+        node = goRight ? right : node + 1;
+        p = plane(node);
       }
-      if (nx == LEAF_IN) {
+      if (p.y > 0.5) {
         hit = true;
         break;
       }
@@ -189,6 +193,7 @@ void main() {
       src = stNode[sp].y;
       t0 = stT[sp].x;
       t1 = stT[sp].y;
+      p = plane(node);
     }
   }
 
