@@ -75,8 +75,8 @@ def test_export_web_on_the_command_line(trees_dir, tmp_path):
     (tmp_path / "busy" / "x").write_text("x")
     bad = runner.invoke(main, ["export-web", str(trees_dir / "bunny.stree"), "-o", str(tmp_path / "busy")])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
-    assert bad.output.strip().splitlines() == [f"shapetree: error: {tmp_path / 'busy'}: folder is not empty and not "
-                                               "a shapetree site; choose a new or empty folder"]
+    expected = f"{tmp_path / 'busy'}: folder is not empty and not a shapetree site; choose a new or empty folder"
+    assert bad.output.strip().splitlines() == [f"shapetree: error: {expected}"]
     wrong = runner.invoke(main, ["export-web", str(trees_dir / "bunny-normals.stree"), "-o", str(tmp_path / "t")])
     assert wrong.exit_code == 1 and len(wrong.output.strip().splitlines()) == 1
 
