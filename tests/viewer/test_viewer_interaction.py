@@ -78,6 +78,13 @@ def test_two_finger_pinch_zooms(viewer):
     assert (viewer.pixels()[..., 3] > 0).sum() > 2 * before
 
 
+def test_set_camera_is_a_whole_orbit_camera(viewer):
+    viewer.js("shapetreeViewer.setCamera({orthographic: true, fov: 50, margin: 2})")
+    viewer.js("shapetreeViewer.setCamera({azimuth: 10})")  # what is not given is orbit_camera's default
+    assert viewer.js("shapetreeViewer.getCamera()") == {"azimuth": 10, "elevation": 20, "up": "y", "fov": 30,
+                                                       "orthographic": False, "margin": 1, "pan": [0, 0]}
+
+
 def test_reset_restores_the_first_view(viewer):
     viewer.render()
     first = viewer.pixels()

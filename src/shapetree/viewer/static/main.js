@@ -378,9 +378,12 @@ window.shapetreeViewer = {
   ready,
   /** Resolves when the latest load (gallery, drop, file picker) has finished. */
   loaded: () => state.loading,
-  /** Orbit parameters as the Python orbit_camera takes them (plus margin: zoom, pan: [x, y] radii). */
+  /**
+   * The camera orbit_camera(bounds, **orbit) builds in Python (plus pan: [x, y] in radii); what is
+   * not given takes orbit_camera's default, the up axis stays.
+   */
   setCamera(orbit) {
-    state.orbit = { ...state.orbit, ...orbit };
+    state.orbit = { ...DEFAULT_ORBIT, up: state.orbit.up, ...orbit };
     requestRender();
   },
   getCamera: () => ({ ...state.orbit }),
