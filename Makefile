@@ -22,6 +22,7 @@ demo: $(STAMP)
 	$(VENV)/bin/shapetree render $(OUT)/bunny.stree -o $(OUT)/bunny-lod.gif --lod 16,64,256,1024,4096,16384 --size 384 384 --fps 1
 	$(VENV)/bin/shapetree render $(OUT)/bunny.stree --normals $(OUT)/bunny-normals.stree -o $(OUT)/bunny.png
 	$(VENV)/bin/shapetree render $(OUT)/bunny.stree --normals $(OUT)/bunny-normals.stree -o $(OUT)/bunny.gif --frames 36 --size 384 384
+	@echo "look at it in the browser: $(VENV)/bin/shapetree view $(OUT)/bunny.stree --normals $(OUT)/bunny-normals.stree"
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2

@@ -1,19 +1,16 @@
-"""Shared fixtures and tree factories: the project's meshes (../shared/meshes beside the checkout,
-data/ inside it) and small trees with known shapes."""
+"""Shared fixtures: the project's meshes (../shared/meshes beside the checkout, data/ inside it);
+the tree factories live in factories.py and are re-exported here."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-
-from shapetree import Kind, Mesh, Tree
+from factories import UNIT_BOX, box_tree, polytope_tree, random_tree, sphere_mesh, sphere_tree  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_MESHES = ROOT.parent / "shared" / "meshes"
 DATA = ROOT / "data"
-UNIT_BOX = np.array([[-1.0, -1.0, -1.0], [1.0, 1.0, 1.0]])
 
 
 def shared_mesh(name: str) -> Path:
@@ -26,85 +23,3 @@ def shared_mesh(name: str) -> Path:
 @pytest.fixture(scope="session")
 def bunny_lowres_path() -> Path:
     return DATA / "bunny_lowres.obj"
-
-
-def random_tree(rng: np.random.Generator, n_leaves: int, kind: Kind = Kind.OCCUPANCY, bounds=UNIT_BOX,
-                quantized: bool = False) -> Tree:
-    """A random valid tree in pre-order on ``bounds``: planes through the box (``quantized``: few
-    distinct coefficients, so exact ties are likely), random leaves (bools, or vectors)."""
-    lo, hi = np.asarray(bounds, float)
-    normal, offset, left, right, value = [], [], [], [], []
-
-    def grow(k: int) -> int:
-        i = len(left)
-        normal.append(np.zeros(3))
-        offset.append(0.0)
-        left.append(-1)
-        right.append(-1)
-        value.append(rng.random(3) * 2 - 1 if kind == Kind.NORMALS else bool(rng.random() < 0.5))
-        if k > 1:
-            if quantized:
-                n = np.zeros(3)
-                while not n.any():
-                    n = rng.choice([-1.0, -0.5, 0.0, 0.5, 1.0], 3)
-                off = rng.integers(-8, 9) / 8
-            else:
-                n = rng.normal(size=3)
-                n /= np.linalg.norm(n)
-                off = float(n @ rng.uniform(lo, hi))
-            normal[i] = n
-            offset[i] = off
-            value[i] = np.zeros(3) if kind == Kind.NORMALS else False
-            a = int(rng.integers(1, k))
-            left[i] = grow(a)
-            right[i] = grow(k - a)
-        return i
-
-    grow(n_leaves)
-    return Tree(np.array(normal), np.array(offset), np.array(left), np.array(right), np.array(value),
-                np.array(bounds, float), kind=kind)
-
-
-def polytope_tree(normals: np.ndarray, offsets: np.ndarray, bounds: np.ndarray = UNIT_BOX) -> Tree:
-    """Inside the closed polytope ``normal . x <= offset`` (all rows): a chain of branches, each
-    sending ``-normal . x < -offset`` (the outside) left to an empty leaf."""
-    k = len(offsets)
-    n = 2 * k + 1
-    normal = np.zeros((n, 3))
-    offset = np.zeros(n)
-    left = np.full(n, -1)
-    right = np.full(n, -1)
-    value = np.zeros(n, bool)
-    for j in range(k):
-        i = 2 * j
-        normal[i] = -np.asarray(normals[j], np.float32)
-        offset[i] = -np.float32(offsets[j])
-        left[i] = i + 1
-        right[i] = i + 2
-    value[n - 1] = True
-    return Tree(normal, offset, left, right, value, bounds)
-
-
-def box_tree(lo, hi, bounds=UNIT_BOX) -> Tree:
-    """Inside the axis-aligned box [lo, hi]."""
-    eye = np.eye(3)
-    return polytope_tree(np.concatenate([eye, -eye]), np.concatenate([hi, -np.asarray(lo)]), bounds)
-
-
-def sphere_tree(radius: float, n_planes: int, bounds=UNIT_BOX) -> Tree:
-    """A polytope of tangent planes around a sphere at the origin (Fibonacci directions)."""
-    i = np.arange(n_planes) + 0.5
-    z = 1 - 2 * i / n_planes
-    phi = np.pi * (1 + 5**0.5) * i
-    r = np.sqrt(1 - z * z)
-    dirs = np.stack([r * np.cos(phi), r * np.sin(phi), z], 1).astype(np.float32)
-    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
-    return polytope_tree(dirs, np.full(n_planes, radius), bounds)
-
-
-def sphere_mesh(radius: float = 0.6, subdivisions: int = 3) -> Mesh:
-    """An icosphere at the origin."""
-    import trimesh
-
-    s = trimesh.creation.icosphere(subdivisions=subdivisions, radius=radius)
-    return Mesh(np.asarray(s.vertices, np.float64), np.asarray(s.faces, np.int64), "<sphere>")

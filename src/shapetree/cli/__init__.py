@@ -50,6 +50,6 @@ def main() -> None:
     """Turn triangle meshes into oblique decision trees, query and render them."""
 
 
-from . import build, eval, import_treed, info, normals, render  # noqa: F401 -- they register on ``main``
+from . import build, eval, import_treed, info, normals, render, view  # noqa: F401 -- they register on ``main``
 
 __all__ = ["main"]

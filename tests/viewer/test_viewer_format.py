@@ -1,0 +1,222 @@
+"""The viewer's JavaScript modules agree with the Python ones: the .stree reader (every check, the
+same message), the camera, the colour map and the levels of detail."""
+
+from __future__ import annotations
+
+import base64
+import re
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from factories import random_tree
+
+import shapetree
+from shapetree import FormatError
+from shapetree.formats import decode_stree as decode_trees
+from shapetree.formats.stree_v1 import encode_trees as encode_v1
+from shapetree.renderer import orbit_camera
+
+STATIC = Path(shapetree.__file__).parent / "viewer" / "static"
+
+DECODE = """async ([b64, name]) => {
+  const { decodeTrees } = await import('./stree.js');
+  const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+  try {
+    const f = await decodeTrees(bytes.buffer, name);
+    return { kind: f.kind, bounds: Array.from(f.bounds), trees: f.trees.map(t => ({ nLeaves: t.nLeaves,
+      depth: t.depth, planes: Array.from(t.planes), next: Array.from(t.next) })) };
+  } catch (e) { return { error: e.message, type: e.name }; }
+}"""
+
+
+@pytest.fixture(scope="module")
+def page(browser, server):
+    p = browser.new_page()
+    p.goto(server.url + "?size=16x16")
+    p.evaluate("shapetreeViewer.ready")
+    yield p
+    p.close()
+
+
+def js_decode(page, data: bytes, name: str = "f.stree") -> dict:
+    return page.evaluate(DECODE, [base64.b64encode(data).decode(), name])
+
+
+def py_decode(data: bytes, name: str = "f.stree") -> str | list:
+    try:
+        return decode_trees(data, name)
+    except FormatError as e:
+        return str(e)
+
+
+def with_crc(body: bytes) -> bytes:
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def test_valid_files_decode_to_the_same_trees(page, trees_dir):
+    for name in ("bunny.stree", "bunny-normals.stree"):
+        data = (trees_dir / name).read_bytes()
+        got = js_decode(page, data, name)
+        trees = decode_trees(data, name)
+        assert got["kind"] == trees[0].kind and np.array_equal(got["bounds"], trees[0].bounds.reshape(-1))
+        for js, t in zip(got["trees"], trees, strict=True):
+            leaf = t.left < 0
+            nxt = np.asarray(js["next"])
+            assert js["nLeaves"] == t.n_leaves and js["depth"] == t.depth
+            assert np.array_equal(nxt[~leaf], t.right[~leaf])
+            assert np.array_equal(t.left[~leaf], np.flatnonzero(~leaf) + 1)  # what the viewer relies on
+            planes = np.asarray(js["planes"], np.float32).reshape(-1, 4)
+            assert np.array_equal(planes[~leaf, :3], t.normal[~leaf])
+            assert np.array_equal(planes[~leaf, 3], t.offset[~leaf])
+            if t.kind == shapetree.Kind.OCCUPANCY:
+                assert np.array_equal(nxt[leaf] == -2, t.value[leaf])
+            else:
+                assert np.array_equal(planes[leaf, :3], t.value[leaf])
+
+
+def broken_files(data: bytes, rng) -> list[tuple[str, bytes]]:
+    """Damaged versions of a valid occupancy file, each a different check of the reader."""
+    body = data[:-4]
+    n_leaves = struct.unpack_from("<I", body, 56)[0]
+    out = [
+        ("empty", b""), ("short", data[:40]), ("magic", b"STRX" + data[4:]), ("version", data[:4] + b"\x02" + data[5:]),
+        ("kind", data[:5] + b"\x07" + data[6:]), ("crc", data[:-1] + bytes([data[-1] ^ 1])),
+        ("bounds", with_crc(body[:8] + struct.pack("<d", np.nan) + body[16:])),
+        ("ordered", with_crc(body[:8] + struct.pack("<d", 1e9) + body[16:])),
+        ("count0", with_crc(body[:6] + struct.pack("<H", 0) + body[8:])),
+        ("count2", with_crc(body[:6] + struct.pack("<H", 2) + body[8:])),
+        ("leaves0", with_crc(body[:56] + struct.pack("<I", 0) + body[60:])),
+        ("leaves-huge", with_crc(body[:56] + struct.pack("<I", 1 << 29) + body[60:])),
+        ("leaves-lie", with_crc(body[:56] + struct.pack("<I", n_leaves + 5) + body[60:])),
+        ("leaves-fewer", with_crc(body[:56] + struct.pack("<I", n_leaves - 5) + body[60:])),
+        ("trailing", with_crc(body + b"\x00" * 4)),
+        ("no-tree", with_crc(body[:56])),
+        ("plane-inf", with_crc(body[:-8] + struct.pack("<f", np.inf) + body[-4:])),
+    ]
+    for k in range(12):  # damaged structure bits, checksum made right again
+        b = bytearray(body)
+        b[60 + int(rng.integers(0, 40))] ^= 1 << int(rng.integers(0, 8))
+        out.append((f"bits{k}", with_crc(bytes(b))))
+    for k in range(6):
+        out.append((f"cut{k}", data[: int(rng.integers(60, len(data)))]))
+    return out
+
+
+def test_broken_v1_files_fail_with_the_python_message(page):
+    data = encode_v1([random_tree(np.random.default_rng(4), 300)])
+    for label, broken in broken_files(data, np.random.default_rng(0)):
+        expected = py_decode(broken, f"{label}.stree")
+        got = js_decode(page, broken, f"{label}.stree")
+        if isinstance(expected, str):
+            assert got.get("type") == "FormatError", (label, expected, got)
+            assert got["error"] == expected, label
+        else:  # a flipped bit that still makes a valid tree: both read it
+            assert "error" not in got, (label, got)
+
+
+def broken_v2_files(data: bytes, rng) -> list[tuple[str, bytes, bool]]:
+    """Damaged versions of a valid v2 file: (label, bytes, whether the messages must be equal --
+    damage inside the zlib stream is reported by each side's own inflater)."""
+    body = data[:-4]
+
+    def at(offset: int, fmt: str, value) -> bytes:
+        b = bytearray(body)
+        struct.pack_into(fmt, b, offset, value)
+        return with_crc(bytes(b))
+
+    out = [("short", data[:90], True), ("crc", data[:-1] + bytes([data[-1] ^ 1]), True),
+           ("kind", at(5, "<B", 9), True), ("coding", at(6, "<B", 1), True), ("flags", at(7, "<B", 4), True),
+           ("count", at(8, "<H", 3), True), ("reserved", at(10, "<H", 1), True),
+           ("bounds", at(12, "<d", np.nan), True), ("origin", at(60, "<d", np.inf), True),
+           ("scale", at(84, "<d", 0.0), True), ("raw-huge", at(92, "<I", 2**31 + 1), True),
+           ("raw-short", at(92, "<I", 10), True), ("packed", at(96, "<I", 7), True),
+           ("trailing", with_crc(body + b"\x00"), True)]
+    for k in range(6):
+        b = bytearray(body)
+        b[100 + int(rng.integers(0, len(body) - 100))] ^= 1 << int(rng.integers(0, 8))
+        out.append((f"payload{k}", with_crc(bytes(b)), False))
+    for k in range(4):
+        out.append((f"cut{k}", data[: int(rng.integers(100, len(data)))], True))
+    return out
+
+
+def test_broken_v2_files_fail_like_the_python_reader(page, trees_dir):
+    data = (trees_dir / "bunny.stree").read_bytes()
+    assert data[4] == 2
+    for label, broken, same in broken_v2_files(data, np.random.default_rng(0)):
+        expected = py_decode(broken, f"{label}.stree")
+        got = js_decode(page, broken, f"{label}.stree")
+        assert isinstance(expected, str), label
+        assert got.get("type") == "FormatError", (label, expected, got)
+        if same:
+            assert got["error"] == expected, label
+        else:
+            assert got["error"].startswith(f"{label}.stree: "), (label, got)
+
+
+def test_a_single_leaf_tree_decodes(page):
+    body = struct.pack("<4sBBH6d", b"STRE", 1, 0, 1, 0, 0, 0, 1, 1, 1) + struct.pack("<I", 1) + b"\x03"
+    got = js_decode(page, with_crc(body))
+    assert got["trees"][0]["next"] == [-2] and got["trees"][0]["depth"] == 0
+
+
+@pytest.mark.parametrize("orbit", [
+    {}, {"azimuth": 123.4, "elevation": -56.7, "fov": 50.0}, {"azimuth": 10, "elevation": 90, "up": "z"},
+    {"azimuth": -30, "elevation": 5, "up": "x", "orthographic": True, "margin": 1.3},
+])
+def test_the_camera_is_the_python_orbit_camera(page, orbit):
+    bounds = np.array([[-1.5, 0.25, -3.0], [2.0, 4.0, 1.0]])
+    got = page.evaluate("""async ([b, o]) => { const c = await import('./camera.js');
+        const cam = c.orbitCamera(b, o); return [c.projection(cam), c.cameraLight(cam)]; }""",
+                        [bounds.reshape(-1).tolist(), orbit])
+    cam = orbit_camera(bounds, **orbit)
+    frame, half, ortho = cam.projection()
+    projection, light = got
+    assert projection["ortho"] == ortho and projection["half"] == pytest.approx(half, rel=1e-14)
+    for k, row in enumerate(("eye", "right", "up", "forward")):
+        np.testing.assert_allclose(projection[row], frame[k], rtol=0, atol=1e-12)
+    from shapetree.renderer import camera_light
+
+    np.testing.assert_allclose(light, camera_light(cam), rtol=0, atol=1e-12)
+
+
+def test_the_colour_map_is_matplotlibs_inferno():
+    from matplotlib import colormaps
+
+    text = (STATIC / "colormap.js").read_text()
+    hexes = "".join(re.findall(r'"([0-9a-f]+)"', text))
+    lut = np.frombuffer(bytes.fromhex(hexes), np.uint8).reshape(-1, 3)
+    expected = (colormaps["inferno"](np.linspace(0, 1, 256)) * 255).round().astype(np.uint8)[:, :3]
+    assert np.array_equal(lut, expected)
+
+
+def test_levels_of_detail_are_best_first_cuts_of_the_tree(page, trees_dir):
+    tree = shapetree.load(trees_dir / "bunny.stree")
+    got = page.evaluate("""async (b64) => {
+        const { decodeTrees } = await import('./stree.js');
+        const { expansionOrder, truncateTree } = await import('./lod.js');
+        const f = await decodeTrees(Uint8Array.from(atob(b64), c => c.charCodeAt(0)).buffer);
+        const { frameBounds } = await import('./stree.js');
+        const lod = expansionOrder(f.trees[0], frameBounds(f));
+        return [16, 128, 1024, 2048].map(n => { const t = truncateTree(f.trees[0], lod, n);
+          return { n: t.nLeaves, depth: t.depth, planes: Array.from(t.planes), next: Array.from(t.next) }; });
+    }""", base64.b64encode((trees_dir / "bunny.stree").read_bytes()).decode())
+    points = np.random.default_rng(1).uniform(*tree.bounds, (50_000, 3))
+    truth = tree.contains(points)
+    accuracy = []
+    for level in got:
+        nxt = np.asarray(level["next"])
+        n = len(nxt)
+        leaf = nxt < 0
+        left = np.where(leaf, -1, np.arange(n) + 1)
+        right = np.where(leaf, -1, nxt)
+        planes = np.asarray(level["planes"], np.float32).reshape(-1, 4)
+        cut = shapetree.Tree(planes[:, :3], planes[:, 3], left, right, nxt == -2, tree.bounds, origin=tree.origin,
+                             scale=tree.scale)
+        assert cut.n_leaves == level["n"] and cut.depth == level["depth"]
+        accuracy.append(float((cut.contains(points) == truth).mean()))
+    assert accuracy == sorted(accuracy) and accuracy[-1] == 1.0
+    assert accuracy[1] > 0.9  # 128 leaves already get most of the volume right
