@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-SEED = click.IntRange(0, 2**32 - 1)
+# The seeds build() tells apart (shapetree.validate.MAX_SEED; tests/test_arguments.py holds them equal).
+SEED = click.IntRange(0, 2**63 - 1)
 
 
 def check_output(path: str, suffixes: tuple[str, ...]) -> Path:
