@@ -3,9 +3,11 @@ also a TypeError (wrong type) or ValueError (out of range) as Python users expec
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -118,3 +120,42 @@ def test_a_broadcast_view_of_many_points_is_not_copied(dtype):
     diagonal = np.linspace(-0.95, 0.95, 9, dtype=dtype)
     column = np.broadcast_to(diagonal[:, None], (9, 3))  # strides (8, 0): each point is (x, x, x)
     np.testing.assert_array_equal(TREE.contains(column), np.abs(diagonal) < 0.5)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "shapetree", *map(str, args)], check=False,
+                          capture_output=True, text=True, timeout=300)
+
+
+def unwritable_outputs(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    yield "parent is a file", tmp_path / "a-file" / "out.stree"
+    if os.geteuid() != 0:  # root writes into read-only folders
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o555)
+        yield "read-only folder", locked / "out.stree"
+    if Path("/sys/kernel").is_dir():  # sysfs refuses new files, even to root
+        yield "read-only file system", Path("/sys/kernel/out.stree")
+
+
+@pytest.mark.parametrize("command", ["build", "normals", "render"])
+def test_an_unwritable_output_fails_before_any_work(tmp_path, command):
+    # The inputs do not exist: an error about the output shows it was checked first.
+    args = {"build": ["missing.off"], "normals": ["missing.stree", "missing.off"],
+            "render": ["missing.stree"]}[command]
+    for why, out in unwritable_outputs(tmp_path):
+        if command == "render":
+            out = out.with_suffix(".png")
+        proc = run_cli(command, *args, "-o", out)
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1, (why, proc.stderr)
+        assert f"{out}: cannot be written" in lines[0] and ".probe" not in lines[0], (why, lines[0])
+    assert not list(tmp_path.rglob("*.probe"))
+
+
+def test_a_wrong_kind_of_tree_is_named_with_the_right_article(tmp_path):
+    path = tmp_path / "box.stree"
+    shapetree.save(TREE, path)
+    with pytest.raises(shapetree.FormatError, match="holds an occupancy tree, but a normals tree is needed"):
+        shapetree.read_trees(path, shapetree.Kind.NORMALS)
