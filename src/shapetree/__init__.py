@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from .errors import FormatError, MeshError, ShapetreeError, UsageError, UsageTypeError
+from .errors import FormatError, MeshError, MeshWarning, ShapetreeError, UsageError, UsageTypeError
 
 # The subpackage each public name comes from. They are imported on first use, so that
 # ``import shapetree`` is quick and the CLI can take over Ctrl-C before numba and friends load.
@@ -68,6 +68,7 @@ __all__ = [
     "Material",
     "Mesh",
     "MeshError",
+    "MeshWarning",
     "RayHits",
     "ShapetreeError",
     "Tree",

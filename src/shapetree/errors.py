@@ -20,3 +20,7 @@ class UsageError(ShapetreeError, ValueError):
 class UsageTypeError(UsageError, TypeError):
     """An argument is of the wrong type (also a ``TypeError``): a float or bool where an integer
     is expected, strings where numbers are."""
+
+
+class MeshWarning(UserWarning):
+    """A mesh was usable only after a repair (e.g. its faces all pointed inwards)."""

@@ -11,9 +11,9 @@ from conftest import random_tree
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shapetree import FormatError, Kind, load, save
-from shapetree.formats import decode_trees, encode_trees, read_trees, write_trees
-from shapetree.formats.stree_v1 import HEADER
+from shapetree import FormatError, Kind, load
+from shapetree.formats import read_trees, write_trees
+from shapetree.formats.stree_v1 import HEADER, decode_trees, encode_trees
 from shapetree.tree import trees_equal
 
 
@@ -35,7 +35,7 @@ def test_save_load_is_identity(seed, n_leaves, kind):
 def test_file_round_trip_and_size(tmp_path):
     tree = random_tree(np.random.default_rng(1), 1000)
     path = tmp_path / "t.stree"
-    save(tree, path)
+    write_trees(path, [tree], format="stree-v1")
     back = load(path)
     assert trees_equal(tree, back)
     n_nodes = 2 * 1000 - 1

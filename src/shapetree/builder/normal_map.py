@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import UsageError
 from ..mesh import Mesh, as_mesh, surface_barycentric, vertex_normals
-from ..tree import Kind, Tree, sides, tree_in_preorder
+from ..tree import Kind, Tree, bounds_frame, sides, tree_in_preorder
 from .directions import fibonacci_directions
 from .variance import best_split, best_split_parallel
 
@@ -196,6 +196,9 @@ def fit_normals(mesh: Mesh | str | Path, bounds: np.ndarray | None = None, *, n_
         raise UsageError(f"samples must be >= 16, got {samples}")
     rng = np.random.default_rng(seed)
     points, targets = surface_normal_samples(m, samples, rng, spread=spread, smooth=smooth)
-    b = m.bounds if bounds is None else np.asarray(bounds, np.float64)
-    return fit_normal_trees(points, targets, b, n_trees=n_trees, max_leaves=max_leaves, seed=seed,
-                            learning_rate=learning_rate)
+    b = m.bounds if bounds is None else np.asarray(bounds, np.float64).reshape(2, 3)
+    # fitted in the frame of the bounds, like occupancy trees (float32 planes stay precise)
+    origin, scale = bounds_frame(b)
+    trees = fit_normal_trees((points - origin) / scale, targets, (b - origin) / scale, n_trees=n_trees,
+                             max_leaves=max_leaves, seed=seed, learning_rate=learning_rate)
+    return [t.replace(bounds=b, origin=origin, scale=scale) for t in trees]

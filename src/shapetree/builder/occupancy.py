@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from pathlib import Path
 
 import numba as nb
 
 from .. import validate
-from ..mesh import Mesh, as_mesh
+from ..errors import MeshWarning
+from ..mesh import Mesh, as_mesh, faces_point_inwards
 from ..progress import progress_bar
-from ..tree import Tree
+from ..tree import Tree, bounds_frame
 from .growth import Builder
 from .settings import (
     DEFAULT_MAX_DEPTH,
@@ -38,7 +40,9 @@ def build(mesh: Mesh | str | Path, *, max_leaves: int = DEFAULT_MAX_LEAVES, max_
         corner's nearest triangle; 0 turns this off.
     threads: worker threads (default: all cores); progress: show a progress bar on stderr.
     settings: sampling and search settings (default ``BuildSettings()``).
-    The tree's ``meta["stats"]`` holds the build's seconds and whether the mesh was closed.
+    A closed mesh whose faces all point inwards is built turned outside in (with a ``MeshWarning``).
+    The tree's ``meta["stats"]`` holds the build's seconds, whether the mesh was closed and whether
+    it was flipped. The tree's planes act in the frame of the mesh's box (``bounds_frame``).
     """
     max_leaves = validate.integer("max_leaves", max_leaves, 1, MAX_LEAVES)
     max_depth = validate.integer("max_depth", max_depth, 0, MAX_DEPTH)
@@ -51,7 +55,16 @@ def build(mesh: Mesh | str | Path, *, max_leaves: int = DEFAULT_MAX_LEAVES, max_
     m = as_mesh(mesh)
     threads = threads or min(os.cpu_count() or 1, nb.config.NUMBA_NUM_THREADS)
     t0 = time.perf_counter()
-    builder = Builder(m, settings or BuildSettings(), max_leaves=max_leaves, max_depth=max_depth, seed=seed, spike_tol=spike_tol,
+    # label and build in the frame of the mesh's box, where coordinates are O(1) whatever the
+    # mesh's size and position; the tree keeps the frame, so its float32 planes stay precise
+    origin, scale = bounds_frame(m.bounds)
+    framed = Mesh((m.vertices - origin) / scale, m.faces, m.name)
+    flipped = faces_point_inwards(framed)
+    if flipped:
+        warnings.warn(f"{m.name}: every face points inwards (winding number -1 inside); building the "
+                      "mesh turned outside in", MeshWarning, stacklevel=2)
+        framed = Mesh(framed.vertices, framed.faces[:, ::-1].copy(), m.name)
+    builder = Builder(framed, settings or BuildSettings(), max_leaves=max_leaves, max_depth=max_depth, seed=seed, spike_tol=spike_tol,
                       threads=threads)
     try:
         with progress_bar("building", max_leaves, "leaves", progress) as update:
@@ -59,4 +72,5 @@ def build(mesh: Mesh | str | Path, *, max_leaves: int = DEFAULT_MAX_LEAVES, max_
     finally:
         if builder.pool is not None:
             builder.pool.shutdown(wait=True, cancel_futures=True)
-    return tree.replace(meta={"stats": {"seconds": time.perf_counter() - t0, "closed": builder.closed}})
+    stats = {"seconds": time.perf_counter() - t0, "closed": builder.closed, "flipped": flipped}
+    return tree.replace(bounds=m.bounds, origin=origin, scale=scale, meta={"stats": stats})

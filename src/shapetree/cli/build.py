@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import click
 
 import shapetree
@@ -28,8 +30,12 @@ def build(mesh: str, output: str, max_leaves: int | None, max_depth: int | None,
     """Build an occupancy tree from MESH and write it to OUTPUT."""
     out = check_output(output, (".stree",))
     m = shapetree.load_mesh(mesh)
-    tree = shapetree.build(m, seed=seed, progress=not quiet,
-                           **given(max_leaves=max_leaves, max_depth=max_depth, spike_tol=spike_tol))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", shapetree.MeshWarning)
+        tree = shapetree.build(m, seed=seed, progress=not quiet,
+                               **given(max_leaves=max_leaves, max_depth=max_depth, spike_tol=spike_tol))
+    for w in caught:
+        click.echo(f"shapetree: warning: {w.message}", err=True)
     shapetree.save(tree, out)
     secs = tree.meta["stats"]["seconds"]
     click.echo(f"wrote {out}: {tree.n_leaves} leaves, depth {tree.depth}, {out.stat().st_size} bytes, {secs:.1f} s")

@@ -1,15 +1,15 @@
-"""Tree file formats: ``.stree`` v1 (ours) and treed (the reference implementation's)."""
+"""Tree file formats: ``.stree`` v2 (the default) and v1, and treed (the reference implementation's)."""
 
 from .atomic import atomic_output, write_atomic
-from .registry import FORMATS, format_of, load, read_trees, save, write_trees
-from .stree_v1 import decode_trees, encode_trees
+from .registry import FORMATS, decode_stree, format_of, load, read_trees, save, write_trees
+from .stree_v2 import encode_trees
 from .treed import decode_treed, encode_treed
 
 __all__ = [
     "FORMATS",
     "atomic_output",
+    "decode_stree",
     "decode_treed",
-    "decode_trees",
     "encode_treed",
     "encode_trees",
     "format_of",

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import FormatError
 from ..tree import Kind, Tree
-from . import stree_v1, treed
+from . import stree_v1, stree_v2, treed
 from .atomic import write_atomic
 
 
@@ -25,9 +25,17 @@ class Format:
     encode: Callable[[list[Tree]], bytes]
 
 
-STREE = Format("stree", (".stree",), stree_v1.MAGIC, stree_v1.decode_trees, stree_v1.encode_trees)
+def decode_stree(data: bytes, name: str = "<bytes>") -> list[Tree]:
+    """A ``.stree`` file of either version."""
+    if len(data) > 4 and data[:4] == stree_v1.MAGIC and data[4] == stree_v2.VERSION:
+        return stree_v2.decode_trees(data, name)
+    return stree_v1.decode_trees(data, name)
+
+
+STREE = Format("stree", (".stree",), stree_v1.MAGIC, decode_stree, stree_v2.encode_trees)
+STREE_V1 = Format("stree-v1", (".stree",), stree_v1.MAGIC, stree_v1.decode_trees, stree_v1.encode_trees)
 TREED = Format("treed", treed.TREED_SUFFIXES, None, treed.decode_treed, treed.encode_treed)
-FORMATS = (STREE, TREED)
+FORMATS = (STREE, STREE_V1, TREED)
 
 
 def read_bytes(path: str | Path) -> bytes:
@@ -72,7 +80,7 @@ def read_trees(path: str | Path, kind: Kind | None = None, *, format: str | None
     if fmt is TREED:
         trees = treed.decode_treed(data, Kind.OCCUPANCY if kind is None else kind, str(path), bounds)
     else:
-        trees = stree_v1.decode_trees(data, str(path))
+        trees = decode_stree(data, str(path))
     if kind is not None and trees[0].kind != kind:
         has, needed = trees[0].kind.label, Kind(kind).label
         raise FormatError(f"{path}: holds {_a(has)} {has} tree, but {_a(needed)} {needed} tree is needed")
@@ -85,7 +93,8 @@ def load(path: str | Path) -> Tree:
 
 
 def write_trees(path: str | Path, trees: list[Tree], format: str | None = None) -> None:
-    """Write trees atomically, in ``format`` ("stree" or "treed"; default: by the suffix)."""
+    """Write trees atomically, in ``format`` ("stree" (v2), "stree-v1" or "treed"; default: by the
+    suffix, .stree v2 for anything else)."""
     if format is None:
         suffix = Path(path).suffix.lower()
         fmt = next((f for f in FORMATS if suffix in f.suffixes), STREE)

@@ -96,11 +96,10 @@ def _tree_bytes(n_leaves: int, kind: int) -> int:
     return 4 + _structure_bytes(n_leaves, kind) + 16 * (n_leaves - 1) + payload
 
 
-def encode_trees(trees: list[Tree]) -> bytes:
-    """Serialise one occupancy tree, or one or more normal-map trees sharing bounds."""
-    kind = writable_kind(trees, "an occupancy file")
-    bounds = trees[0].bounds
-    parts = [HEADER.pack(MAGIC, VERSION, kind, len(trees), *bounds.reshape(-1).tolist())]
+def encode_blocks(trees: list[Tree], kind: Kind) -> bytes:
+    """The tree blocks (leaf count, structure bits, float32 planes, leaf vectors) of ``trees``,
+    shared by v1 and v2 (see docs/format.md)."""
+    parts = []
     for t in trees:
         leaf = t.left < 0
         parts.append(struct.pack("<I", int(leaf.sum())))
@@ -111,33 +110,13 @@ def encode_trees(trees: list[Tree]) -> bytes:
         parts.append(planes.tobytes())
         if kind == Kind.NORMALS:
             parts.append(np.ascontiguousarray(t.value[leaf], "<f4").tobytes())
-    body = b"".join(parts)
-    return body + struct.pack("<I", zlib.crc32(body))
+    return b"".join(parts)
 
 
-def decode_trees(data: bytes, name: str = "<bytes>") -> list[Tree]:
-    """Parse and validate a ``.stree`` file; every count is checked against the size first."""
-    size = len(data)
-    if size < HEADER.size + 4:
-        raise FormatError(f"{name}: too short to be a .stree file ({size} bytes)")
-    magic, version, kind, n_trees, *b = HEADER.unpack_from(data, 0)
-    if magic != MAGIC:
-        raise FormatError(f"{name}: not a .stree file (bad magic {magic!r})")
-    if version != VERSION:
-        raise FormatError(f"{name}: unsupported .stree version {version} (this reader knows {VERSION})")
-    if kind not in Kind._value2member_map_:
-        raise FormatError(f"{name}: unknown tree kind {kind}")
-    (crc,) = struct.unpack_from("<I", data, size - 4)
-    if zlib.crc32(memoryview(data)[: size - 4]) != crc:
-        raise FormatError(f"{name}: checksum mismatch (file is corrupted or truncated)")
-    bounds = np.array(b, np.float64).reshape(2, 3)
-    if not np.all(np.isfinite(bounds)) or np.any(bounds[0] > bounds[1]):
-        raise FormatError(f"{name}: invalid bounds {bounds.tolist()}")
-    if n_trees < 1 or (kind == Kind.OCCUPANCY and n_trees != 1):
-        raise FormatError(f"{name}: invalid tree count {n_trees} for a {Kind(kind).label} file")
-    pos = HEADER.size
-    end = size - 4
-    trees = []
+def decode_blocks(data: bytes, pos: int, end: int, n_trees: int, kind: Kind, name: str) -> list[tuple]:
+    """Parse ``n_trees`` tree blocks from ``data[pos:end]`` (which they must fill exactly):
+    ``(normal, offset, left, right, value)`` arrays per tree; every count is checked first."""
+    out = []
     for _ in range(n_trees):
         if pos + 4 > end:
             raise FormatError(f"{name}: truncated (tree header past the end)")
@@ -170,7 +149,56 @@ def decode_trees(data: bytes, name: str = "<bytes>") -> list[Tree]:
                 raise FormatError(f"{name}: non-finite leaf values")
             value = np.zeros((left.shape[0], 3), np.float32)
             value[leaf] = vals
-        trees.append(Tree(normal, offset, left, right, value, bounds, kind=Kind(kind)))
+        out.append((normal, offset, left, right, value))
     if pos != end:
         raise FormatError(f"{name}: {end - pos} unexpected trailing bytes")
-    return trees
+    return out
+
+
+def check_header(name: str, kind: int, n_trees: int, bounds: np.ndarray) -> Kind:
+    """Validate the fields v1 and v2 headers share; the kind as a ``Kind``."""
+    if kind not in Kind._value2member_map_:
+        raise FormatError(f"{name}: unknown tree kind {kind}")
+    if not np.all(np.isfinite(bounds)) or np.any(bounds[0] > bounds[1]):
+        raise FormatError(f"{name}: invalid bounds {bounds.tolist()}")
+    kind = Kind(kind)
+    if n_trees < 1 or (kind == Kind.OCCUPANCY and n_trees != 1):
+        raise FormatError(f"{name}: invalid tree count {n_trees} for a {kind.label} file")
+    return kind
+
+
+def check_crc(data: bytes, name: str) -> None:
+    (crc,) = struct.unpack_from("<I", data, len(data) - 4)
+    if zlib.crc32(memoryview(data)[: len(data) - 4]) != crc:
+        raise FormatError(f"{name}: checksum mismatch (file is corrupted or truncated)")
+
+
+def encode_trees(trees: list[Tree]) -> bytes:
+    """Serialise one occupancy tree, or one or more normal-map trees sharing bounds, as v1 (planes
+    in absolute coordinates: trees in the identity frame only)."""
+    kind = writable_kind(trees, "an occupancy file")
+    if not all(t.has_identity_frame for t in trees):
+        raise FormatError(".stree v1 stores planes in absolute coordinates; this tree's planes are "
+                          "relative to its bounds: write v2")
+    bounds = trees[0].bounds
+    body = HEADER.pack(MAGIC, VERSION, kind, len(trees), *bounds.reshape(-1).tolist()) + encode_blocks(trees, kind)
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def decode_trees(data: bytes, name: str = "<bytes>") -> list[Tree]:
+    """Parse and validate a v1 ``.stree`` file; every count is checked against the size first."""
+    size = len(data)
+    if size < HEADER.size + 4:
+        raise FormatError(f"{name}: too short to be a .stree file ({size} bytes)")
+    magic, version, kind, n_trees, *b = HEADER.unpack_from(data, 0)
+    if magic != MAGIC:
+        raise FormatError(f"{name}: not a .stree file (bad magic {magic!r})")
+    if version != VERSION:
+        raise FormatError(f"{name}: unsupported .stree version {version} (this reader knows 1 and 2)")
+    if kind not in Kind._value2member_map_:
+        raise FormatError(f"{name}: unknown tree kind {kind}")
+    check_crc(data, name)
+    bounds = np.array(b, np.float64).reshape(2, 3)
+    kind = check_header(name, kind, n_trees, bounds)
+    blocks = decode_blocks(data, HEADER.size, size - 4, n_trees, kind, name)
+    return [Tree(*arrays, bounds, kind=kind) for arrays in blocks]

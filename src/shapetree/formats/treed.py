@@ -120,6 +120,9 @@ def decode_treed(data: bytes, kind: Kind = Kind.OCCUPANCY, name: str = "<bytes>"
 def encode_treed(trees: list[Tree]) -> bytes:
     """Serialise trees in the treed format (bounds rounded outward to float32 for occupancy)."""
     kind = writable_kind(trees, "a treed occupancy file")
+    if not all(t.has_identity_frame for t in trees):
+        raise FormatError("treed stores planes in absolute coordinates; this tree's planes are relative to its "
+                          "bounds")
     parts = []
     if kind == Kind.OCCUPANCY:
         lo, hi = trees[0].bounds

@@ -9,13 +9,25 @@ from .core import Mesh
 
 
 def winding_number(mesh: Mesh, points: np.ndarray) -> np.ndarray:
-    """Generalized winding number of each point, (n,) float64 (libigl's fast approximation)."""
+    """Generalized winding number of each point, (n,) float64 (libigl's fast approximation).
+
+    Mesh and points are first moved into the frame of the mesh's box (centre at 0, longest
+    half-side about 1): libigl's solid angles break down far from unit coordinates (beyond about
+    1e18 or below 1e-24), and winding numbers do not change under similarity transforms.
+    """
     import igl
 
     pts = np.ascontiguousarray(points, np.float64).reshape(-1, 3)
     if len(pts) == 0:
         return np.zeros(0)
-    return np.asarray(igl.fast_winding_number(mesh.vertices, mesh.faces, pts))
+    lo, hi = mesh.bounds
+    origin = lo / 2 + hi / 2
+    _, exponent = np.frexp(float(np.max(hi / 2 - lo / 2)))
+    scale = float(np.ldexp(1.0, int(exponent)))
+    with np.errstate(over="ignore", invalid="ignore"):  # far-away points: +-inf, and they are outside
+        u = np.ascontiguousarray((pts - origin) / scale)
+    u[~np.isfinite(u)] = 1e300
+    return np.asarray(igl.fast_winding_number((mesh.vertices - origin) / scale, mesh.faces, u))
 
 
 def inside(mesh: Mesh, points: np.ndarray) -> np.ndarray:
@@ -134,3 +146,15 @@ def winding_by_crossings(vertices, faces, boxes, tri_ids, refs, w_refs, points, 
                 break
         bad[j] = not ok
     return w, bad
+
+
+def faces_point_inwards(mesh: Mesh, n: int = 2048) -> bool:
+    """True when the mesh is inside out: points just either side of its surface have winding
+    numbers near -1 and none near +1 (a mesh with mixed orientations is not inside out)."""
+    from .surface import sample_surface
+
+    points, face = sample_surface(mesh, n, np.random.default_rng(0x1F11))
+    lo, hi = mesh.bounds
+    step = 1e-3 * float(np.max(hi - lo)) * mesh.face_normals()[face]
+    w = winding_number(mesh, np.concatenate([points + step, points - step]))
+    return bool(np.count_nonzero(w < -0.5) > 0 and np.count_nonzero(w > 0.5) == 0)

@@ -14,17 +14,20 @@ from .shading import Material, camera_light, shade, shade_one
 
 
 @nb.njit(cache=True, parallel=True)
-def _render_kernel(planes, nxt, lo, hi, max_depth, frame, half, ortho, width, height, light, mat):
+def _render_kernel(planes, nxt, lo, hi, origin, scale, max_depth, frame, half, ortho, width, height, light, mat):
     """Cast and shade every pixel: (h * w, 4) uint8 RGBA and (h * w,) cells visited."""
     img = np.zeros((width * height, 4), np.uint8)
     cost = np.empty(width * height, np.int64)
+    lo_u = (lo - origin) / scale
+    hi_u = (hi - origin) / scale
     for y in nb.prange(height):
         st_node = np.empty(2 * max_depth + 2, np.int64)
         st_t = np.empty((max_depth + 1, 2), np.float64)
         for x in range(width):
             k = y * width + x
             o0, o1, o2, d0, d1, d2 = pixel_ray(frame, half, ortho, width, height, x, y)
-            t, src, cells = cast_one(planes, nxt, lo, hi, o0, o1, o2, d0, d1, d2, st_node, st_t)
+            t, src, cells = cast_one(planes, nxt, lo_u, hi_u, (o0 - origin[0]) / scale, (o1 - origin[1]) / scale,
+                                     (o2 - origin[2]) / scale, d0 / scale, d1 / scale, d2 / scale, st_node, st_t)
             cost[k] = cells
             if t < np.inf:
                 cost[k] += 1
@@ -54,8 +57,8 @@ def render(tree: Tree, camera: Camera | None = None, size: tuple[int, int] = (51
     material = material or Material()
     if not normal_trees:
         frame, half, ortho = cam.projection()
-        img, cost = _render_kernel(*tree.layout, tree.bounds[0], tree.bounds[1], max(tree.depth, 1), frame, half,
-                                   ortho, w, h, light, material.packed())
+        img, cost = _render_kernel(*tree.layout, tree.bounds[0], tree.bounds[1], tree.origin, tree.scale,
+                                   max(tree.depth, 1), frame, half, ortho, w, h, light, material.packed())
         if heatmap:
             return heatmap_image(cost.reshape(h, w))
         return img.reshape(h, w, 4)

@@ -143,21 +143,25 @@ def cast_one(planes, nxt, lo, hi, o0, o1, o2, d0, d1, d2, st_node, st_t):
 
 
 @nb.njit(cache=True, parallel=True)
-def raycast_kernel(planes, nxt, lo, hi, max_depth, origins, directions):
-    """Cast every ray; returns ``t`` (n,), surface id (n,) and cells crossed (n,)."""
+def raycast_kernel(planes, nxt, lo, hi, origin, scale, max_depth, origins, directions):
+    """Cast every ray; returns ``t`` (n,), surface id (n,) and cells crossed (n,). Rays and the
+    box [lo, hi] are taken into the tree's frame (``u = (x - origin) / scale``), which keeps t."""
     n = origins.shape[0]
     t_out = np.empty(n, np.float64)
     src_out = np.empty(n, np.int64)
     cells_out = np.empty(n, np.int64)
     n_chunks = (n + _CHUNK - 1) // _CHUNK
+    lo_u = (lo - origin) / scale
+    hi_u = (hi - origin) / scale
     for c in nb.prange(n_chunks):
         st_node = np.empty(2 * max_depth + 2, np.int64)
         st_t = np.empty((max_depth + 1, 2), np.float64)
         for k in range(c * _CHUNK, min(n, (c + 1) * _CHUNK)):
             t, src, cells = cast_one(
-                planes, nxt, lo, hi,
-                origins[k, 0], origins[k, 1], origins[k, 2],
-                directions[k, 0], directions[k, 1], directions[k, 2],
+                planes, nxt, lo_u, hi_u,
+                (origins[k, 0] - origin[0]) / scale, (origins[k, 1] - origin[1]) / scale,
+                (origins[k, 2] - origin[2]) / scale,
+                directions[k, 0] / scale, directions[k, 1] / scale, directions[k, 2] / scale,
                 st_node, st_t,
             )
             t_out[k] = t
@@ -222,5 +226,6 @@ def raycast(tree: Tree, origins: np.ndarray, directions: np.ndarray) -> RayHits:
         raise UsageError("raycast() needs an occupancy tree, this is a normal-map tree")
     o, d = as_rays(origins, directions)
     planes, nxt = tree.layout
-    t, src, cells = raycast_kernel(planes, nxt, tree.bounds[0], tree.bounds[1], max(tree.depth, 1), o, d)
+    t, src, cells = raycast_kernel(planes, nxt, tree.bounds[0], tree.bounds[1], tree.origin, tree.scale,
+                                   max(tree.depth, 1), o, d)
     return RayHits(t, _hit_normals(planes, t, src, d), cells)

@@ -1,8 +1,11 @@
 """The Tree: a handful of flat, read-only arrays, like scikit-learn's ``tree_``.
 
 Node ``i`` is a branch when ``left[i] >= 0``: a point ``x`` goes to ``left[i]`` iff
-``normal[i] . x < offset[i]`` (see ``side.goes_left``), else to ``right[i]`` -- so points exactly
-on a plane go right. A leaf holds ``value[i]``. Nodes are stored in pre-order (root first, then
+``normal[i] . u < offset[i]`` (see ``side.goes_left``) with ``u = (x - origin) / scale`` the point in
+the tree's frame, else to ``right[i]`` -- so points exactly on a plane go right. Trees built here
+use the frame of their bounds (origin at the centre, a power-of-two scale at least half the
+longest side), so float32 planes keep their precision at any position and size; trees read from
+v1 or treed files use the identity frame (planes in absolute coordinates). A leaf holds ``value[i]``. Nodes are stored in pre-order (root first, then
 the left subtree, then the right one): a branch's left child is the next node. An occupancy tree
 is ``False`` everywhere outside ``bounds`` (inclusive box).
 
@@ -92,8 +95,9 @@ class Tree:
     offset: (n,) float32 plane offsets
     left, right: (n,) int32 child indices, -1 at leaves
     value: (n,) bool occupancy, or (n, 3) float32 vectors for a normal-map tree
-    bounds: (2, 3) float64 box [min, max] the tree is defined on
+    bounds: (2, 3) float64 box [min, max] the tree is defined on (absolute coordinates)
     kind: ``Kind.OCCUPANCY`` or ``Kind.NORMALS``; meta: free-form facts (e.g. build statistics)
+    origin: (3,) float64 and scale: float64 > 0, the frame the planes act in (identity by default)
     """
 
     normal: np.ndarray
@@ -104,6 +108,8 @@ class Tree:
     bounds: np.ndarray
     kind: Kind = Kind.OCCUPANCY
     meta: dict = field(default_factory=dict)
+    origin: np.ndarray | None = None
+    scale: float = 1.0
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -121,10 +127,24 @@ class Tree:
             set_(self, "value", _frozen(self.value, np.float32, (n, 3)))
         set_(self, "bounds", _frozen(self.bounds, np.float64, (2, 3)))
         set_(self, "meta", dict(self.meta))
+        set_(self, "origin", _frozen(np.zeros(3) if self.origin is None else self.origin, np.float64, (3,)))
+        set_(self, "scale", float(self.scale))
+        if not (np.isfinite(self.scale) and self.scale > 0 and np.all(np.isfinite(self.origin))):
+            raise UsageError(f"a tree's frame needs a finite origin and a finite scale > 0, got "
+                             f"{self.origin.tolist()} and {self.scale}")
         status = _preorder_status(self.left, self.right)
         if status != 0:
             raise UsageError(f"tree nodes are not one binary tree in pre-order (code {status}); "
                              "use shapetree.tree.tree_in_preorder")
+
+    @property
+    def has_identity_frame(self) -> bool:
+        """True when the planes act on absolute coordinates (origin 0, scale 1)."""
+        return self.scale == 1.0 and not self.origin.any()
+
+    def to_frame(self, points: np.ndarray) -> np.ndarray:
+        """Points in the tree's frame, ``(x - origin) / scale``: (n, 3) float64."""
+        return (np.asarray(points, np.float64) - self.origin) / self.scale
 
     def replace(self, **changes) -> Tree:
         """A new tree with some fields replaced (``tree.replace(value=v)``)."""
@@ -181,7 +201,7 @@ class Tree:
         lo, hi = self.bounds
         if not np.all(hi > lo):
             return None
-        grid = start_grid(*self.layout, lo, hi, GRID)
+        grid = start_grid(*self.layout, lo, hi, self.origin, self.scale, GRID)
         grid.setflags(write=False)
         return grid
 
@@ -193,7 +213,8 @@ class Tree:
     def apply(self, points: np.ndarray) -> np.ndarray:
         """Leaf index of each point: (n, 3) float64 -> (n,) int64 (the bounds are not checked)."""
         pts = as_points(points)
-        return leaf_kernel(*self.layout, self.bounds[0], self.bounds[1], pts, *self._start(len(pts)))
+        return leaf_kernel(*self.layout, self.bounds[0], self.bounds[1], self.origin, self.scale, pts,
+                           *self._start(len(pts)))
 
     def contains(self, points: np.ndarray) -> np.ndarray:
         """Occupancy of each point: (n, 3) float64 -> (n,) bool; False outside ``bounds`` and for
@@ -201,7 +222,8 @@ class Tree:
         if self.kind != Kind.OCCUPANCY:
             raise UsageError("contains() needs an occupancy tree, this is a normal-map tree")
         pts = as_points(points)
-        return contains_kernel(*self.layout, self.bounds[0], self.bounds[1], pts, *self._start(len(pts)))
+        return contains_kernel(*self.layout, self.bounds[0], self.bounds[1], self.origin, self.scale, pts,
+                               *self._start(len(pts)))
 
     def predict(self, points: np.ndarray) -> np.ndarray:
         """Leaf value of each point: (n,) bool or (n, 3) float32 (bounds not checked)."""
@@ -252,4 +274,6 @@ def trees_equal(a: Tree, b: Tree) -> bool:
         and np.array_equal(a.offset, b.offset)
         and np.array_equal(a.value, b.value)
         and np.array_equal(a.bounds, b.bounds)
+        and np.array_equal(a.origin, b.origin)
+        and a.scale == b.scale
     )

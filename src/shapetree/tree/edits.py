@@ -31,7 +31,7 @@ def preorder(left, right):
 
 
 def tree_in_preorder(normal, offset, left, right, value, bounds, kind: Kind = Kind.OCCUPANCY,
-                     meta: dict | None = None) -> Tree:
+                     meta: dict | None = None, origin: np.ndarray | None = None, scale: float = 1.0) -> Tree:
     """A ``Tree`` from nodes stored in any order (node 0 is the root): renumbers them in pre-order
     and clears planes at leaves and values at branches, the canonical form files store."""
     left = np.asarray(left, np.int64)
@@ -46,7 +46,8 @@ def tree_in_preorder(normal, offset, left, right, value, bounds, kind: Kind = Ki
     offset = np.asarray(offset, np.float32)[order] * branch
     value = np.asarray(value)[order].copy()
     value[branch] = 0
-    return Tree(normal, offset, new_left, new_right, value, bounds, kind=kind, meta=meta or {})
+    return Tree(normal, offset, new_left, new_right, value, bounds, kind=kind, meta=meta or {}, origin=origin,
+                scale=scale)
 
 
 def collapse(tree: Tree, nodes: np.ndarray, values: np.ndarray) -> Tree:
@@ -61,4 +62,18 @@ def collapse(tree: Tree, nodes: np.ndarray, values: np.ndarray) -> Tree:
     value[nodes] = values
     normal = tree.normal.copy()
     offset = tree.offset.copy()
-    return tree_in_preorder(normal, offset, left, right, value, tree.bounds, tree.kind)
+    return tree_in_preorder(normal, offset, left, right, value, tree.bounds, tree.kind, origin=tree.origin,
+                            scale=tree.scale)
+
+
+def bounds_frame(bounds: np.ndarray) -> tuple[np.ndarray, float]:
+    """The frame trees are built in: ``(origin (3,) float64, scale float)`` with the origin at the
+    centre of ``bounds`` and the scale a power of two in (h, 2h] for h half the longest side, so the
+    box maps into [-1, 1]^3 and dividing by the scale is exact."""
+    lo, hi = np.asarray(bounds, np.float64).reshape(2, 3)
+    origin = lo / 2 + hi / 2  # halves first: no overflow near the float64 limit
+    half = float(np.max(hi / 2 - lo / 2))
+    if not (np.isfinite(half) and half > 0):
+        raise ValueError(f"bounds {np.stack([lo, hi]).tolist()} have no extent")
+    _, exponent = np.frexp(half)  # half = mantissa * 2**exponent, 0.5 <= mantissa < 1
+    return origin, float(np.ldexp(1.0, int(exponent)))

@@ -4,7 +4,8 @@
 conversion on the descent's critical path); ``nxt`` (n,) int32 is a branch's right child, or -1 /
 -2 for an outside / inside leaf (a normal-map tree's leaves are all -1). Nodes are in pre-order,
 so a branch's left child is the next node. Large queries start from a per-grid-cell node
-(``start_grid``) instead of the root.
+(``start_grid``) instead of the root. Points are tested against the (absolute) bounds, then taken
+into the tree's frame, ``u = (x - origin) / scale``, where the planes act.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .side import goes_left
+from .side import goes_left, plane_dot
 
 GRID = 48  # start-node grid resolution per axis (see start_grid)
 GRID_MIN_POINTS = 20_000  # smaller queries start at the root instead of building the grid
@@ -65,7 +66,7 @@ def _in_box(lo, hi, x0, x1, x2):
 
 
 @nb.njit(cache=True, parallel=True)
-def start_grid(planes, nxt, lo, hi, res):
+def start_grid(planes, nxt, lo, hi, origin, scale, res):
     """For each cell of a res^3 grid over the bounds, the deepest node whose cell contains the
     whole grid cell (slightly grown), so a query can start there instead of at the root.
 
@@ -76,7 +77,7 @@ def start_grid(planes, nxt, lo, hi, res):
     out = np.empty(res * res * res, np.int32)
     step = (hi - lo) / res
     pad = 1e-9 * (hi - lo) + 1e-300
-    scale = np.abs(lo).max() + np.abs(hi).max()
+    size = (np.abs(lo - origin).max() + np.abs(hi - origin).max()) / scale
     for c in nb.prange(res * res * res):
         gi = c // (res * res)
         gj = (c // res) % res
@@ -84,14 +85,15 @@ def start_grid(planes, nxt, lo, hi, res):
         node = 0
         while nxt[node] >= 0:
             b = planes[node, 3]
-            tol = 1e-12 * (scale * (abs(planes[node, 0]) + abs(planes[node, 1]) + abs(planes[node, 2])) + abs(b))
+            tol = 1e-12 * (size * (abs(planes[node, 0]) + abs(planes[node, 1]) + abs(planes[node, 2])) + abs(b))
             n_left = 0
             n_right = 0
             for corner in range(8):
                 x0 = lo[0] + (gi + (corner & 1)) * step[0] + (pad[0] if corner & 1 else -pad[0])
                 x1 = lo[1] + (gj + ((corner >> 1) & 1)) * step[1] + (pad[1] if (corner >> 1) & 1 else -pad[1])
                 x2 = lo[2] + (gk + ((corner >> 2) & 1)) * step[2] + (pad[2] if (corner >> 2) & 1 else -pad[2])
-                d = planes[node, 0] * x0 + planes[node, 1] * x1 + planes[node, 2] * x2
+                d = plane_dot(planes[node], (x0 - origin[0]) / scale, (x1 - origin[1]) / scale,
+                              (x2 - origin[2]) / scale)
                 if d < b - tol:
                     n_left += 1
                 elif d >= b + tol:
@@ -107,7 +109,7 @@ def start_grid(planes, nxt, lo, hi, res):
 
 
 @nb.njit(cache=True, parallel=True)
-def contains_kernel(planes, nxt, lo, hi, points, grid, res):
+def contains_kernel(planes, nxt, lo, hi, origin, scale, points, grid, res):
     """(n,) bool occupancy of ``points`` (n, 3); False outside the (inclusive) box and for NaN.
     ``res`` 0 starts every point at the root (``grid`` unused)."""
     n = points.shape[0]
@@ -119,13 +121,14 @@ def contains_kernel(planes, nxt, lo, hi, points, grid, res):
         x2 = points[k, 2]
         if not _in_box(lo, hi, x0, x1, x2):
             continue
-        i = descend(planes, nxt, _start_node(grid, res, lo, inv, x0, x1, x2), x0, x1, x2)
+        start = _start_node(grid, res, lo, inv, x0, x1, x2)
+        i = descend(planes, nxt, start, (x0 - origin[0]) / scale, (x1 - origin[1]) / scale, (x2 - origin[2]) / scale)
         out[k] = nxt[i] == INSIDE_LEAF
     return out
 
 
 @nb.njit(cache=True, parallel=True)
-def leaf_kernel(planes, nxt, lo, hi, points, grid, res):
+def leaf_kernel(planes, nxt, lo, hi, origin, scale, points, grid, res):
     """(n,) int64 leaf reached by each point; points outside the box start at the root."""
     n = points.shape[0]
     out = np.empty(n, np.int64)
@@ -135,5 +138,6 @@ def leaf_kernel(planes, nxt, lo, hi, points, grid, res):
         x1 = points[k, 1]
         x2 = points[k, 2]
         start = _start_node(grid, res, lo, inv, x0, x1, x2) if _in_box(lo, hi, x0, x1, x2) else np.int64(0)
-        out[k] = descend(planes, nxt, start, x0, x1, x2)
+        out[k] = descend(planes, nxt, start, (x0 - origin[0]) / scale, (x1 - origin[1]) / scale,
+                         (x2 - origin[2]) / scale)
     return out
