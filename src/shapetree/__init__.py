@@ -13,13 +13,52 @@ Stages live in subpackages: ``mesh`` (loading, labels, sampling), ``builder``, `
 ``renderer``, ``extract``, ``formats``, ``tree`` (the Tree and its kernels), ``metrics``.
 """
 
-from .builder import BuildSettings, build, fit_normals
-from .errors import FormatError, MeshError, MeshWarning, ShapetreeError, UsageError
-from .formats import load, read_trees, save
-from .mesh import Mesh, load_mesh
-from .renderer import Camera, Material, RayHits, orbit_camera, raycast, render
-from .simplifier import truncated
-from .tree import Kind, Tree
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from .errors import FormatError, MeshError, MeshWarning, ShapetreeError, UsageError, UsageTypeError
+
+# The subpackage each public name comes from. They are imported on first use, so that
+# ``import shapetree`` is quick and the CLI can take over Ctrl-C before numba and friends load.
+_HOMES = {
+    "BuildSettings": "builder", "build": "builder", "fit_normals": "builder",
+    "load": "formats", "read_trees": "formats", "save": "formats",
+    "Mesh": "mesh", "load_mesh": "mesh",
+    "Camera": "renderer", "Material": "renderer", "RayHits": "renderer", "orbit_camera": "renderer",
+    "raycast": "renderer", "render": "renderer",
+    "truncated": "simplifier",
+    "Kind": "tree", "Tree": "tree",
+}
+
+if TYPE_CHECKING:
+    from .builder import BuildSettings, build, fit_normals
+    from .formats import load, read_trees, save
+    from .mesh import Mesh, load_mesh
+    from .renderer import Camera, Material, RayHits, orbit_camera, raycast, render
+    from .simplifier import truncated
+    from .tree import Kind, Tree
+
+
+def __getattr__(name: str):
+    """A public name, imported from its subpackage on first use; or a subpackage itself."""
+    if name in _HOMES:
+        value = getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    if not name.startswith("_"):
+        try:
+            return importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.{name}":
+                raise
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "BuildSettings",
@@ -34,6 +73,7 @@ __all__ = [
     "ShapetreeError",
     "Tree",
     "UsageError",
+    "UsageTypeError",
     "build",
     "fit_normals",
     "load",

@@ -13,8 +13,13 @@ class FormatError(ShapetreeError):
     """A tree file is missing, truncated, corrupted or of the wrong kind."""
 
 
-class UsageError(ShapetreeError):
-    """An argument is out of range or inconsistent."""
+class UsageError(ShapetreeError, ValueError):
+    """An argument is out of range or inconsistent (a ``ValueError``, as Python users expect)."""
+
+
+class UsageTypeError(UsageError, TypeError):
+    """An argument is of the wrong type (also a ``TypeError``): a float or bool where an integer
+    is expected, strings where numbers are."""
 
 
 class MeshWarning(UserWarning):

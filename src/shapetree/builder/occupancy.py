@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numba as nb
 
-from ..errors import MeshWarning, UsageError
+from .. import validate
+from ..errors import MeshWarning
 from ..mesh import Mesh, as_mesh, faces_point_inwards
 from ..progress import progress_bar
 from ..tree import Tree, bounds_frame
@@ -32,7 +33,7 @@ def build(mesh: Mesh | str | Path, *, max_leaves: int = DEFAULT_MAX_LEAVES, max_
     whatever ``threads`` is.
 
     mesh: a path, ``Mesh``, trimesh object or ``(vertices (v, 3), faces (f, 3))`` pair.
-    max_leaves: 1..5,000,000; max_depth: 0..200.
+    max_leaves: 1..5,000,000; max_depth: 0..200; seed: 0..2**63-1 (each gives its own tree).
     spike_tol: a quarter of the splits go to cells with a corner farther than this (a fraction
         of the box's longest side; at least 0.2 sqrt(surface area / max_leaves)) from the
         surface on the wrong side of the cell's label, longest first, cut along the plane of the
@@ -43,12 +44,14 @@ def build(mesh: Mesh | str | Path, *, max_leaves: int = DEFAULT_MAX_LEAVES, max_
     The tree's ``meta["stats"]`` holds the build's seconds, whether the mesh was closed and whether
     it was flipped. The tree's planes act in the frame of the mesh's box (``bounds_frame``).
     """
-    if not 1 <= max_leaves <= MAX_LEAVES:
-        raise UsageError(f"max_leaves must be in 1..{MAX_LEAVES}, got {max_leaves}")
-    if not 0 <= max_depth <= MAX_DEPTH:
-        raise UsageError(f"max_depth must be in 0..{MAX_DEPTH}, got {max_depth}")
-    if not 0 <= spike_tol <= 0.5:
-        raise UsageError(f"spike_tol must be in [0, 0.5], got {spike_tol}")
+    max_leaves = validate.integer("max_leaves", max_leaves, 1, MAX_LEAVES)
+    max_depth = validate.integer("max_depth", max_depth, 0, MAX_DEPTH)
+    seed = validate.integer("seed", seed, 0, validate.MAX_SEED)
+    spike_tol = validate.real("spike_tol", spike_tol, 0.0, 0.5)
+    if threads is not None:
+        threads = validate.integer("threads", threads, 1, 4096)
+    progress = validate.flag("progress", progress)
+    validate.instance("settings", settings, BuildSettings)
     m = as_mesh(mesh)
     threads = threads or min(os.cpu_count() or 1, nb.config.NUMBA_NUM_THREADS)
     t0 = time.perf_counter()

@@ -3,11 +3,34 @@ Errors become one line and exit 1 (bad input) or 2 (bad usage); an interrupt exi
 
 from __future__ import annotations
 
+import signal
 import sys
-
-import click
+import threading
+from typing import NoReturn
 
 from ..errors import ShapetreeError, UsageError
+
+
+def _interrupted() -> NoReturn:
+    sys.stderr.write("shapetree: interrupted\n")
+    sys.exit(130)
+
+
+def _end_on_ctrl_c(signum, frame) -> NoReturn:
+    """SIGINT while the commands' modules import (click, numba, scipy, ...): one line, exit 130.
+    The signal is recorded too, as a library's ``except BaseException`` around an optional
+    import could swallow the SystemExit."""
+    first = not _received
+    _received.append(signum)
+    if first:
+        _interrupted()
+    sys.exit(130)
+
+
+_received: list[int] = []
+_previous = signal.signal(signal.SIGINT, _end_on_ctrl_c) if threading.current_thread() is threading.main_thread() else None
+
+import click  # after the handler, like everything below
 
 
 class _Group(click.Group):
@@ -31,8 +54,7 @@ class _Group(click.Group):
             click.echo(f"shapetree: error: {e}", err=True)
             sys.exit(2 if isinstance(e, UsageError) else 1)
         except (KeyboardInterrupt, click.exceptions.Abort):
-            click.echo("shapetree: interrupted", err=True)
-            sys.exit(130)
+            _interrupted()
         except MemoryError:
             click.echo("shapetree: error: out of memory", err=True)
             sys.exit(1)
@@ -51,5 +73,10 @@ def main() -> None:
 
 
 from . import build, eval, import_treed, info, normals, render, view  # noqa: F401 -- they register on ``main``
+
+if _previous is not None:
+    signal.signal(signal.SIGINT, _previous)
+if _received:
+    sys.exit(130)
 
 __all__ = ["main"]

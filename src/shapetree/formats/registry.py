@@ -82,7 +82,8 @@ def read_trees(path: str | Path, kind: Kind | None = None, *, format: str | None
     else:
         trees = decode_stree(data, str(path))
     if kind is not None and trees[0].kind != kind:
-        raise FormatError(f"{path}: holds a {trees[0].kind.label} tree, a {Kind(kind).label} tree is needed")
+        has, needed = trees[0].kind.label, Kind(kind).label
+        raise FormatError(f"{path}: holds {_a(has)} {has} tree, but {_a(needed)} {needed} tree is needed")
     return trees
 
 
@@ -106,3 +107,8 @@ def save(trees: Tree | list[Tree], path: str | Path) -> None:
     """Write one tree (or a normal-map ensemble) to ``path`` atomically: ``.stree`` unless the
     suffix names another format."""
     write_trees(path, [trees] if isinstance(trees, Tree) else list(trees))
+
+
+def _a(word: str) -> str:
+    """The indefinite article of a kind's label ("an occupancy", "a normal-map")."""
+    return "an" if word[:1].lower() in "aeiou" else "a"

@@ -19,7 +19,7 @@ import numba as nb
 import numpy as np
 
 from ..errors import UsageError
-from ..tree import Kind, Tree
+from ..tree import Kind, Tree, as_points
 from ..tree.layout import INSIDE_LEAF
 from ..tree.side import goes_left, plane_dot
 
@@ -208,13 +208,13 @@ def _hit_normals(planes, t, src, directions):
 
 def as_rays(origins: np.ndarray, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Validated contiguous float64 rays: ``origins`` (n, 3) or (3,) (shared), ``directions`` (n, 3)."""
-    o = np.ascontiguousarray(origins, np.float64)
-    d = np.ascontiguousarray(directions, np.float64)
-    if o.ndim == 1 and o.shape == (3,):
-        o = np.ascontiguousarray(np.broadcast_to(o, d.shape))
-    if o.ndim != 2 or o.shape[1] != 3 or d.shape != o.shape:
+    o = as_points(origins, "origins", allow_one=True)
+    d = as_points(directions, "directions")
+    if o.ndim == 1:
+        o = np.broadcast_to(o, d.shape)
+    if d.shape != o.shape:
         raise UsageError(f"origins and directions must both have shape (n, 3), got {o.shape} and {d.shape}")
-    return o, d
+    return np.ascontiguousarray(o), np.ascontiguousarray(d)
 
 
 def raycast(tree: Tree, origins: np.ndarray, directions: np.ndarray) -> RayHits:

@@ -23,7 +23,7 @@ from functools import cached_property
 import numba as nb
 import numpy as np
 
-from ..errors import UsageError
+from ..errors import UsageError, UsageTypeError
 from .layout import GRID, GRID_MIN_POINTS, contains_kernel, leaf_kernel, query_layout, start_grid
 
 
@@ -237,12 +237,31 @@ class Tree:
         )
 
 
-def as_points(points: np.ndarray) -> np.ndarray:
-    """``points`` as a contiguous (n, 3) float64 array, or a ``UsageError``."""
-    pts = np.asarray(points, dtype=np.float64)
-    if pts.ndim != 2 or pts.shape[1] != 3:
-        raise UsageError(f"points must have shape (n, 3), got {pts.shape}")
-    return np.ascontiguousarray(pts)
+def as_points(points: np.ndarray, name: str = "points", *, allow_one: bool = False) -> np.ndarray:
+    """``points`` as an (n, 3) float64 array (``allow_one``: or one (3,) point), else a
+    ``UsageError`` naming the argument. Contiguous, except that a broadcast view (a zero stride,
+    as from ``np.broadcast_to``) stays a view: only its distinct values are converted, so
+    10**8 copies of one point are never materialised."""
+    if isinstance(points, (str, bytes)):
+        raise UsageTypeError(f"{name} must be an (n, 3) array of numbers, got a {type(points).__name__}")
+    try:
+        arr = np.asarray(points)
+    except ValueError:  # numpy's "inhomogeneous shape" for ragged nested lists
+        raise UsageError(f"{name} must be an (n, 3) array of numbers, got rows of different lengths") from None
+    if arr.dtype.kind == "O":  # e.g. None among the numbers
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise UsageTypeError(f"{name} must be an (n, 3) array of real numbers, got {arr.dtype} "
+                                 "elements that are not numbers") from None
+    if arr.dtype.kind not in "biuf":
+        raise UsageTypeError(f"{name} must be an (n, 3) array of real numbers, got dtype {arr.dtype}")
+    if not (arr.ndim == 2 and arr.shape[1] == 3) and not (allow_one and arr.shape == (3,)):
+        raise UsageError(f"{name} must have shape (n, 3), got {arr.shape}")
+    if arr.size and 0 in arr.strides:
+        distinct = arr[tuple(slice(0, 1) if s == 0 else slice(None) for s in arr.strides)]
+        return np.broadcast_to(np.asarray(distinct, np.float64), arr.shape)
+    return np.ascontiguousarray(arr, np.float64)
 
 
 def trees_equal(a: Tree, b: Tree) -> bool:
