@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shapetree import FormatError, Kind, load, save
-from shapetree.formats import decode_stree, encode_trees, read_trees, write_trees
+from shapetree.formats import decode_stree, encode_trees, quantize, read_trees, write_trees
 from shapetree.formats.stree_v2 import HEADER
 from shapetree.tree import bounds_frame, trees_equal
 
@@ -31,13 +31,13 @@ def test_save_load_is_identity(seed, n_leaves, kind):
     trees = [framed_tree(rng, n_leaves, kind)]
     if kind == Kind.NORMALS:
         trees.append(framed_tree(rng, max(1, n_leaves // 3), kind))
-    back = decode_stree(encode_trees(trees))
+    back = decode_stree(encode_trees(trees, lossless=True))
     assert len(back) == len(trees) and all(trees_equal(a, b) for a, b in zip(trees, back, strict=True))
 
 
 def test_a_framed_tree_evaluates_alike_after_a_file_round_trip(tmp_path):
     tree = framed_tree(np.random.default_rng(3), 500)
-    save(tree, tmp_path / "t.stree")
+    save(tree, tmp_path / "t.stree", lossless=True)
     back = load(tmp_path / "t.stree")
     lo, hi = tree.bounds
     pts = np.random.default_rng(0).uniform(lo, hi, (50_000, 3))
@@ -56,7 +56,7 @@ def test_v1_cannot_hold_a_framed_tree_and_v1_files_still_load(tmp_path):
 
 
 def valid() -> bytes:
-    return encode_trees([framed_tree(np.random.default_rng(7), 60)])
+    return encode_trees([framed_tree(np.random.default_rng(7), 60)], lossless=True)
 
 
 def with_crc(body: bytes) -> bytes:
@@ -75,7 +75,7 @@ PACKED_SIZE_AT = HEADER.size - 4
 
 @pytest.mark.parametrize("offset, fmt, value, message", [
     (5, "<B", 7, "unknown tree kind"),
-    (6, "<B", 1, "plane coding"),
+    (6, "<B", 2, "plane coding"),
     (7, "<B", 1, "flags"),
     (8, "<H", 2, "tree count"),
     (RAW_SIZE_AT, "<I", 10**9, "implausible"),
@@ -116,8 +116,11 @@ def test_fuzzed_files_raise_only_format_errors(data):
         pass
 
 
-def test_the_default_format_is_v2_and_read_trees_knows_both(tmp_path):
+def test_the_default_format_is_quantised_v2_and_read_trees_knows_both(tmp_path):
     tree = framed_tree(np.random.default_rng(5), 30)
     save(tree, tmp_path / "a.stree")
-    assert (tmp_path / "a.stree").read_bytes()[4] == 2
-    assert trees_equal(read_trees(tmp_path / "a.stree")[0], tree)
+    assert (tmp_path / "a.stree").read_bytes()[4:7] == b"\x02\x00\x01"
+    assert trees_equal(read_trees(tmp_path / "a.stree")[0], quantize(tree))
+    save(tree, tmp_path / "b.stree", lossless=True)
+    assert (tmp_path / "b.stree").read_bytes()[6] == 0
+    assert trees_equal(read_trees(tmp_path / "b.stree")[0], tree)

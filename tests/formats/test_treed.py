@@ -9,7 +9,7 @@ from conftest import ROOT, random_tree
 
 from shapetree.cli import main
 from shapetree.errors import FormatError
-from shapetree.formats import decode_treed, encode_treed, load, read_trees, save, write_trees
+from shapetree.formats import decode_treed, encode_treed, load, quantize, read_trees, save, write_trees
 from shapetree.tree import Kind, trees_equal
 
 REFERENCE = ROOT.parent / "shared" / "reference-trees"
@@ -41,7 +41,7 @@ def test_reference_files_round_trip_byte_for_byte(name):
 
 def test_reference_tree_survives_stree_round_trip(tmp_path):
     tree = load(ref("treed_bunny_750.bin"))
-    save(tree, tmp_path / "b.stree")
+    save(tree, tmp_path / "b.stree", lossless=True)
     assert trees_equal(load(tmp_path / "b.stree"), tree)
 
 
@@ -131,12 +131,14 @@ def test_random_corruption_gives_only_format_errors():
         assert tree.n_nodes == 2 * tree.n_leaves - 1
 
 
-def test_cli_imports_a_treed_file(tmp_path):
-    out = tmp_path / "bunny.stree"
-    result = CliRunner().invoke(main, ["import-treed", str(ref("treed_bunny_750.bin")), "-o", str(out)])
-    assert result.exit_code == 0, result.output
-    assert "750 leaves" in result.output
-    assert trees_equal(load(out), load(ref("treed_bunny_750.bin")))
+def test_cli_imports_a_treed_file_quantised_or_lossless(tmp_path):
+    reference = load(ref("treed_bunny_750.bin"))
+    for flags, expected in (([], quantize(reference)), (["--lossless"], reference)):
+        out = tmp_path / "bunny.stree"
+        result = CliRunner().invoke(main, ["import-treed", str(ref("treed_bunny_750.bin")), "-o", str(out), *flags])
+        assert result.exit_code == 0, result.output
+        assert "750 leaves" in result.output
+        assert trees_equal(load(out), expected)
 
 
 def test_cli_rejects_a_file_that_is_not_treed_in_one_line(tmp_path):

@@ -19,13 +19,15 @@ _NOISE = ("GPU stall due to ReadPixels",)  # Chromium's performance notes, not e
 
 @pytest.fixture(scope="session")
 def trees_dir(tmp_path_factory, bunny_lowres_path) -> Path:
-    """bunny.stree (about 2k leaves, seed 0) and bunny-normals.stree, built once per session."""
+    """bunny.stree (about 2k leaves, seed 0, quantised planes), bunny-lossless.stree (the same tree,
+    float32 planes) and bunny-normals.stree (quantised planes), built once per session."""
     import shapetree
     from shapetree.formats import write_trees
     
     out = tmp_path_factory.mktemp("viewer-trees")
     tree = shapetree.build(bunny_lowres_path, max_leaves=2048, seed=0, progress=False)
     shapetree.save(tree, out / "bunny.stree")
+    shapetree.save(tree, out / "bunny-lossless.stree", lossless=True)
     write_trees(out / "bunny-normals.stree",
                 shapetree.fit_normals(bunny_lowres_path, tree.bounds, max_leaves=256, samples=20_000, seed=0))
     return out

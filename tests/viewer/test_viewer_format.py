@@ -57,7 +57,9 @@ def with_crc(body: bytes) -> bytes:
 
 
 def test_valid_files_decode_to_the_same_trees(page, trees_dir):
-    for name in ("bunny.stree", "bunny-normals.stree"):
+    codings = {name: (trees_dir / name).read_bytes()[6] for name in ("bunny.stree", "bunny-lossless.stree")}
+    assert codings == {"bunny.stree": 1, "bunny-lossless.stree": 0}
+    for name in ("bunny.stree", "bunny-lossless.stree", "bunny-normals.stree"):
         data = (trees_dir / name).read_bytes()
         got = js_decode(page, data, name)
         trees = decode_trees(data, name)
@@ -128,7 +130,7 @@ def broken_v2_files(data: bytes, rng) -> list[tuple[str, bytes, bool]]:
         return with_crc(bytes(b))
 
     out = [("short", data[:90], True), ("crc", data[:-1] + bytes([data[-1] ^ 1]), True),
-           ("kind", at(5, "<B", 9), True), ("coding", at(6, "<B", 1), True), ("flags", at(7, "<B", 4), True),
+           ("kind", at(5, "<B", 9), True), ("coding", at(6, "<B", 2), True), ("flags", at(7, "<B", 4), True),
            ("count", at(8, "<H", 3), True), ("reserved", at(10, "<H", 1), True),
            ("bounds", at(12, "<d", np.nan), True), ("origin", at(60, "<d", np.inf), True),
            ("scale", at(84, "<d", 0.0), True), ("raw-huge", at(92, "<I", 2**31 + 1), True),
@@ -155,6 +157,69 @@ def test_broken_v2_files_fail_like_the_python_reader(page, trees_dir):
             assert got["error"] == expected, label
         else:
             assert got["error"].startswith(f"{label}.stree: "), (label, got)
+
+
+def test_quantised_planes_are_the_python_ones_bit_for_bit(page):
+    # many tiny cells, planes that miss their cells, far-away bounds: every branch of the box rules
+    from shapetree.formats import encode_trees, quantize
+    from shapetree.tree import bounds_frame
+
+    bounds = np.array([[-3e7, 1e7, 5.0], [-3e7 + 12, 1e7 + 7, 9.0]])
+    origin, scale = bounds_frame(bounds)
+    for seed, n_leaves in ((0, 1), (1, 2), (2, 700)):
+        unit = random_tree(np.random.default_rng(seed), n_leaves, bounds=(bounds - origin) / scale)
+        tree = unit.replace(bounds=bounds, origin=origin, scale=scale)
+        got = js_decode(page, encode_trees([tree]))["trees"][0]
+        q = quantize(tree)
+        planes = np.asarray(got["planes"], np.float32).reshape(-1, 4)
+        branch = q.left >= 0
+        assert np.array_equal(planes[branch, :3], q.normal[branch]) and np.array_equal(planes[branch, 3],
+                                                                                         q.offset[branch])
+
+
+def quantised_stream_files(data: bytes) -> list[tuple[str, bytes]]:
+    """Coding-1 files whose inflated stream lies (each one check after inflating)."""
+    from shapetree.formats.stree_v2 import HEADER
+
+    raw = zlib.decompress(data[HEADER.size:-4])
+    n_leaves = struct.unpack_from("<I", raw, 2)[0]
+    plane_at = 6 + (3 * n_leaves - 1 + 7) // 8
+    plane_bytes = struct.unpack_from("<I", raw, plane_at)[0]
+
+    def wrapped(r: bytes) -> bytes:
+        packed = zlib.compress(r)
+        head = bytearray(data[:HEADER.size])
+        struct.pack_into("<II", head, HEADER.size - 8, len(r), len(packed))
+        return with_crc(bytes(head) + packed)
+
+    def plane_size(v: int) -> bytes:
+        return wrapped(raw[:plane_at] + struct.pack("<I", v) + raw[plane_at + 4:])
+
+    out = [("params", wrapped(b"\x1f" + raw[1:])), ("no-params", wrapped(raw[:1])),
+           ("leaves", wrapped(raw[:2] + struct.pack("<I", n_leaves + 9) + raw[6:])),
+           ("plane-big", plane_size(plane_bytes + 1)), ("plane-small", plane_size(3)),
+           ("plane-short", wrapped(raw[:plane_at] + struct.pack("<I", plane_bytes - 1) + raw[plane_at + 4:-1])),
+           ("trailing", wrapped(raw + b"\0")),
+           ("far", with_crc(data[:12] + struct.pack("<d", -1e300) + data[20:-4]))]
+    for k in range(8):
+        b = bytearray(raw)
+        b[plane_at + 4 + 3 * k] ^= 1 << k
+        out.append((f"planes{k}", wrapped(bytes(b))))
+    return out
+
+
+def test_broken_quantised_streams_fail_with_the_python_message(page, trees_dir):
+    data = (trees_dir / "bunny.stree").read_bytes()
+    for label, broken in quantised_stream_files(data):
+        expected = py_decode(broken, f"{label}.stree")
+        got = js_decode(page, broken, f"{label}.stree")
+        if isinstance(expected, str):
+            assert got.get("type") == "FormatError", (label, expected, got)
+            assert got["error"] == expected, label
+        else:  # a flipped plane bit that still decodes: both read the same planes
+            assert "error" not in got, (label, got)
+            assert np.array_equal(np.asarray(got["trees"][0]["planes"], np.float32).reshape(-1, 4)[
+                expected[0].left >= 0, 3], expected[0].offset[expected[0].left >= 0])
 
 
 def test_a_single_leaf_tree_decodes(page):

@@ -24,9 +24,11 @@ from .common import SEED, check_output, given
 @click.option("--spike-tol", type=click.FloatRange(0, 0.5), default=None,
               help="Cut cells reaching farther than this (fraction of the box) out of the surface; "
                    "0: off (default 0.002).")
+@click.option("--lossless", is_flag=True,
+              help="Store float32 planes (about 3x larger) instead of planes quantised to their cells.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def build(mesh: str, output: str, max_leaves: int | None, max_depth: int | None, seed: int,
-          spike_tol: float | None, quiet: bool) -> None:
+          spike_tol: float | None, lossless: bool, quiet: bool) -> None:
     """Build an occupancy tree from MESH and write it to OUTPUT."""
     out = check_output(output, (".stree",))
     m = shapetree.load_mesh(mesh)
@@ -36,6 +38,6 @@ def build(mesh: str, output: str, max_leaves: int | None, max_depth: int | None,
                                **given(max_leaves=max_leaves, max_depth=max_depth, spike_tol=spike_tol))
     for w in caught:
         click.echo(f"shapetree: warning: {w.message}", err=True)
-    shapetree.save(tree, out)
+    shapetree.save(tree, out, lossless=lossless)
     secs = tree.meta["stats"]["seconds"]
     click.echo(f"wrote {out}: {tree.n_leaves} leaves, depth {tree.depth}, {out.stat().st_size} bytes, {secs:.1f} s")

@@ -1,6 +1,7 @@
 """Tree file formats: ``.stree`` v2 (the default) and v1, and treed (the reference implementation's)."""
 
 from .atomic import atomic_output, write_atomic
+from .quantized import quantize
 from .registry import FORMATS, decode_stree, format_of, load, read_trees, save, write_trees
 from .stree_v2 import encode_trees
 from .treed import decode_treed, encode_treed
@@ -14,6 +15,7 @@ __all__ = [
     "encode_trees",
     "format_of",
     "load",
+    "quantize",
     "read_trees",
     "save",
     "write_atomic",

@@ -22,7 +22,7 @@ class Format:
     suffixes: tuple[str, ...]
     magic: bytes | None
     decode: Callable[..., list[Tree]]
-    encode: Callable[[list[Tree]], bytes]
+    encode: Callable[..., bytes]
 
 
 def decode_stree(data: bytes, name: str = "<bytes>") -> list[Tree]:
@@ -92,21 +92,22 @@ def load(path: str | Path) -> Tree:
     return read_trees(path, Kind.OCCUPANCY)[0]
 
 
-def write_trees(path: str | Path, trees: list[Tree], format: str | None = None) -> None:
+def write_trees(path: str | Path, trees: list[Tree], format: str | None = None, *, lossless: bool = False) -> None:
     """Write trees atomically, in ``format`` ("stree" (v2), "stree-v1" or "treed"; default: by the
-    suffix, .stree v2 for anything else)."""
+    suffix, .stree v2 for anything else). v2 quantises the planes (``formats.quantize`` gives the
+    tree as stored) unless ``lossless``; v1 and treed always store float32."""
     if format is None:
         suffix = Path(path).suffix.lower()
         fmt = next((f for f in FORMATS if suffix in f.suffixes), STREE)
     else:
         fmt = _named(format)
-    write_atomic(path, fmt.encode(list(trees)))
+    write_atomic(path, fmt.encode(list(trees), lossless=True) if fmt is STREE and lossless else fmt.encode(list(trees)))
 
 
-def save(trees: Tree | list[Tree], path: str | Path) -> None:
-    """Write one tree (or a normal-map ensemble) to ``path`` atomically: ``.stree`` unless the
-    suffix names another format."""
-    write_trees(path, [trees] if isinstance(trees, Tree) else list(trees))
+def save(trees: Tree | list[Tree], path: str | Path, lossless: bool = False) -> None:
+    """Write one tree (or a normal-map ensemble) to ``path`` atomically: ``.stree`` v2 with quantised
+    planes (``lossless``: float32 planes) unless the suffix names another format."""
+    write_trees(path, [trees] if isinstance(trees, Tree) else list(trees), lossless=lossless)
 
 
 def _a(word: str) -> str:

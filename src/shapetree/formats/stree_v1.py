@@ -19,7 +19,7 @@ MAX_LEAVES = 1 << 28
 
 
 @nb.njit(cache=True)
-def _encode_structure(left, value, occupancy):
+def encode_structure(left, value, occupancy):
     n = left.shape[0]
     n_leaves = 0
     for i in range(n):
@@ -42,7 +42,7 @@ def _encode_structure(left, value, occupancy):
 
 
 @nb.njit(cache=True)
-def _decode_structure(bits, n_leaves, occupancy):
+def decode_structure(bits, n_leaves, occupancy):
     """Rebuild pre-order children from the bit stream; status < 0 on a malformed stream."""
     n_nodes = 2 * n_leaves - 1
     left = np.full(n_nodes, -1, np.int32)
@@ -86,14 +86,14 @@ def _decode_structure(bits, n_leaves, occupancy):
     return left, right, value, 0
 
 
-def _structure_bytes(n_leaves: int, kind: int) -> int:
+def structure_bytes(n_leaves: int, kind: int) -> int:
     n_nodes = 2 * n_leaves - 1
     return (n_nodes + (n_leaves if kind == Kind.OCCUPANCY else 0) + 7) // 8
 
 
-def _tree_bytes(n_leaves: int, kind: int) -> int:
+def tree_bytes(n_leaves: int, kind: int) -> int:
     payload = 12 * n_leaves if kind == Kind.NORMALS else 0
-    return 4 + _structure_bytes(n_leaves, kind) + 16 * (n_leaves - 1) + payload
+    return 4 + structure_bytes(n_leaves, kind) + 16 * (n_leaves - 1) + payload
 
 
 def encode_blocks(trees: list[Tree], kind: Kind) -> bytes:
@@ -103,7 +103,7 @@ def encode_blocks(trees: list[Tree], kind: Kind) -> bytes:
     for t in trees:
         leaf = t.left < 0
         parts.append(struct.pack("<I", int(leaf.sum())))
-        parts.append(_encode_structure(t.left, t.value, kind == Kind.OCCUPANCY).tobytes())
+        parts.append(encode_structure(t.left, t.value, kind == Kind.OCCUPANCY).tobytes())
         planes = np.empty((int((~leaf).sum()), 4), "<f4")
         planes[:, :3] = t.normal[~leaf]
         planes[:, 3] = t.offset[~leaf]
@@ -124,13 +124,13 @@ def decode_blocks(data: bytes, pos: int, end: int, n_trees: int, kind: Kind, nam
         pos += 4
         if n_leaves < 1 or n_leaves > MAX_LEAVES:
             raise FormatError(f"{name}: invalid leaf count {n_leaves}")
-        need = _tree_bytes(n_leaves, kind) - 4
+        need = tree_bytes(n_leaves, kind) - 4
         if pos + need > end:
             raise FormatError(f"{name}: header says {n_leaves} leaves but the file is too short")
-        sb = _structure_bytes(n_leaves, kind)
+        sb = structure_bytes(n_leaves, kind)
         bits = np.frombuffer(data, np.uint8, sb, pos)
         pos += sb
-        left, right, value, status = _decode_structure(bits, n_leaves, kind == Kind.OCCUPANCY)
+        left, right, value, status = decode_structure(bits, n_leaves, kind == Kind.OCCUPANCY)
         if status != 0:
             raise FormatError(f"{name}: malformed tree structure (code {status})")
         planes = np.frombuffer(data, "<f4", 4 * (n_leaves - 1), pos).reshape(-1, 4)

@@ -1,4 +1,5 @@
-"""The ``.stree`` file format, version 2 (see ``docs/format.md``): planes in the tree's frame, the
+"""The ``.stree`` file format, version 2 (see ``docs/format.md``): planes in the tree's frame, either
+float32 (plane coding 0, lossless) or quantised to the cell they cut (coding 1, the default), the
 tree blocks deflated (zlib, which browsers decode natively), a CRC-32 over the whole file."""
 
 from __future__ import annotations
@@ -9,27 +10,123 @@ import zlib
 import numpy as np
 
 from ..errors import FormatError
-from ..tree import Tree
+from ..tree import Kind, Tree
+from . import quantized
 from .kinds import writable_kind
-from .stree_v1 import MAGIC, check_crc, check_header, decode_blocks, encode_blocks
+from .stree_v1 import (
+    MAGIC,
+    MAX_LEAVES,
+    check_crc,
+    check_header,
+    decode_blocks,
+    decode_structure,
+    encode_blocks,
+    encode_structure,
+    structure_bytes,
+)
 
 VERSION = 2
 # magic, version, kind, plane coding, flags, n_trees, reserved, bounds, origin, scale, raw size, packed size
 HEADER = struct.Struct("<4sBBBBHH6d3ddII")
-FLOAT32_PLANES = 0  # the only plane coding so far: float32 normal and offset per branch
+FLOAT32_PLANES = 0  # float32 normal and offset per branch (the tree blocks of v1)
+QUANTIZED_PLANES = 1  # octahedral normals and offsets quantised to the cell they cut
 MAX_RAW = 1 << 31
 MAX_RATIO = 1100  # deflate cannot expand data more than ~1032:1; a header that claims more lies
 
 
-def encode_trees(trees: list[Tree]) -> bytes:
-    """Serialise one occupancy tree, or one or more normal-map trees sharing bounds and frame."""
+def encode_quantized_blocks(trees: list[Tree], kind: Kind, precision: int = quantized.DEFAULT_PRECISION,
+                            extra: int = quantized.DEFAULT_NORMAL_EXTRA) -> bytes:
+    """Coding 1's inflated stream: the coding's two parameters, then per tree its leaf count,
+    structure bits, plane stream (its size first) and, in normal maps, float32 leaf vectors."""
+    parts = [struct.pack("<BB", precision, extra)]
+    for t in trees:
+        leaf = t.left < 0
+        planes, _, _ = quantized.encode_planes(t, precision, extra)
+        parts.append(struct.pack("<I", int(leaf.sum())))
+        parts.append(encode_structure(t.left, t.value, kind == Kind.OCCUPANCY).tobytes())
+        parts.append(struct.pack("<I", len(planes)))
+        parts.append(planes)
+        if kind == Kind.NORMALS:
+            parts.append(np.ascontiguousarray(t.value[leaf], "<f4").tobytes())
+    return b"".join(parts)
+
+
+def min_plane_bytes(n_leaves: int) -> int:
+    """The fewest bytes a plane stream of ``n_leaves - 1`` branches takes (two 2-bit normal codes each)."""
+    return (2 * quantized.MIN_NORMAL_BITS * (n_leaves - 1) + 7) // 8
+
+
+def decode_quantized_blocks(data: bytes, end: int, n_trees: int, kind: Kind, lo: np.ndarray, hi: np.ndarray,
+                            name: str) -> list[tuple]:
+    """Parse coding 1's inflated stream ``data[:end]`` (which it must fill exactly): ``(normal,
+    offset, left, right, value)`` per tree; every count is checked before anything is allocated."""
+    if end < 2:
+        raise FormatError(f"{name}: truncated (no quantisation parameters)")
+    precision, extra = data[0], data[1]
+    if precision > quantized.MAX_PRECISION or extra > quantized.MAX_NORMAL_EXTRA:
+        raise FormatError(f"{name}: invalid quantisation parameters (precision {precision}, normal extra {extra})")
+    if not quantized.frame_fits(lo, hi):
+        raise FormatError(f"{name}: bounds too far from the frame for quantised planes")
+    tol = quantized.tolerance(lo, hi, precision)
+    pos = 2
+    out = []
+    for _ in range(n_trees):
+        if pos + 4 > end:
+            raise FormatError(f"{name}: truncated (tree header past the end)")
+        (n_leaves,) = struct.unpack_from("<I", data, pos)
+        pos += 4
+        if n_leaves < 1 or n_leaves > MAX_LEAVES:
+            raise FormatError(f"{name}: invalid leaf count {n_leaves}")
+        sb = structure_bytes(n_leaves, kind)
+        vector_bytes = 12 * n_leaves if kind == Kind.NORMALS else 0
+        if pos + sb + 4 + min_plane_bytes(n_leaves) + vector_bytes > end:
+            raise FormatError(f"{name}: header says {n_leaves} leaves but the file is too short")
+        bits = np.frombuffer(data, np.uint8, sb, pos)
+        pos += sb
+        left, right, value, status = decode_structure(bits, n_leaves, kind == Kind.OCCUPANCY)
+        if status != 0:
+            raise FormatError(f"{name}: malformed tree structure (code {status})")
+        (plane_bytes,) = struct.unpack_from("<I", data, pos)
+        pos += 4
+        if plane_bytes < min_plane_bytes(n_leaves) or pos + plane_bytes + vector_bytes > end:
+            raise FormatError(f"{name}: invalid plane stream size {plane_bytes} for {n_leaves} leaves")
+        stream = np.frombuffer(data, np.uint8, plane_bytes, pos)
+        pos += plane_bytes
+        normal, offset, status = quantized.decode_planes(stream, left.astype(np.int64), right.astype(np.int64),
+                                                         lo, hi, tol, extra)
+        if status != 0:
+            raise FormatError(f"{name}: malformed plane stream (code {status})")
+        if kind == Kind.NORMALS:
+            vals = np.frombuffer(data, "<f4", 3 * n_leaves, pos).reshape(-1, 3)
+            pos += vector_bytes
+            if not np.all(np.isfinite(vals)):
+                raise FormatError(f"{name}: non-finite leaf values")
+            value = np.zeros((left.shape[0], 3), np.float32)
+            value[left < 0] = vals
+        out.append((normal, offset, left, right, value))
+    if pos != end:
+        raise FormatError(f"{name}: {end - pos} unexpected trailing bytes")
+    return out
+
+
+def encode_trees(trees: list[Tree], lossless: bool = False, *, precision: int = quantized.DEFAULT_PRECISION,
+                 normal_extra: int = quantized.DEFAULT_NORMAL_EXTRA) -> bytes:
+    """Serialise one occupancy tree, or one or more normal-map trees sharing bounds and frame:
+    quantised planes (what ``quantized.quantize`` gives for the same ``precision``, a tolerance of
+    ``2^-precision`` of the box, and ``normal_extra``), or float32 ones when ``lossless``."""
     kind = writable_kind(trees, "an occupancy file")
     t0 = trees[0]
     if any(not np.array_equal(t.origin, t0.origin) or t.scale != t0.scale for t in trees):
         raise FormatError("all trees of one file must share one frame")
-    raw = encode_blocks(trees, kind)
+    if lossless:
+        coding, raw = FLOAT32_PLANES, encode_blocks(trees, kind)
+    else:
+        if not (0 <= precision <= quantized.MAX_PRECISION and 0 <= normal_extra <= quantized.MAX_NORMAL_EXTRA):
+            raise FormatError(f"precision must be in 0..{quantized.MAX_PRECISION} and normal_extra in "
+                              f"0..{quantized.MAX_NORMAL_EXTRA}, got {precision} and {normal_extra}")
+        coding, raw = QUANTIZED_PLANES, encode_quantized_blocks(trees, kind, precision, normal_extra)
     packed = zlib.compress(raw, 9)
-    head = HEADER.pack(MAGIC, VERSION, kind, FLOAT32_PLANES, 0, len(trees), 0, *t0.bounds.reshape(-1).tolist(),
+    head = HEADER.pack(MAGIC, VERSION, kind, coding, 0, len(trees), 0, *t0.bounds.reshape(-1).tolist(),
                        *t0.origin.tolist(), t0.scale, len(raw), len(packed))
     body = head + packed
     return body + struct.pack("<I", zlib.crc32(body))
@@ -49,7 +146,7 @@ def decode_trees(data: bytes, name: str = "<bytes>") -> list[Tree]:
         raise FormatError(f"{name}: not a .stree v2 file")
     check_crc(data, name)
     kind = check_header(name, kind, n_trees, bounds)
-    if coding != FLOAT32_PLANES:
+    if coding not in (FLOAT32_PLANES, QUANTIZED_PLANES):
         raise FormatError(f"{name}: unknown plane coding {coding}")
     if flags or reserved:
         raise FormatError(f"{name}: unknown flags {flags:#x} / reserved field {reserved}")
@@ -66,5 +163,9 @@ def decode_trees(data: bytes, name: str = "<bytes>") -> list[Tree]:
         raise FormatError(f"{name}: corrupted tree data ({e})") from None
     if len(raw) != raw_size or not inflater.eof or inflater.unused_data:
         raise FormatError(f"{name}: tree data does not match the header's size {raw_size}")
-    blocks = decode_blocks(raw, 0, raw_size, n_trees, kind, name)
+    if coding == FLOAT32_PLANES:
+        blocks = decode_blocks(raw, 0, raw_size, n_trees, kind, name)
+    else:
+        lo, hi = (bounds[0] - origin) / scale, (bounds[1] - origin) / scale
+        blocks = decode_quantized_blocks(raw, raw_size, n_trees, kind, lo, hi, name)
     return [Tree(*arrays, bounds, kind=kind, origin=origin, scale=scale) for arrays in blocks]

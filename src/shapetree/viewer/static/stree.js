@@ -1,6 +1,8 @@
 // The .stree file format, versions 1 and 2 (docs/format.md), read in the browser with the same
 // checks, in the same order, as shapetree's Python reader: a bad file is one FormatError line, never
-// a tree. Version 2's blocks are inflated with the browser's own DecompressionStream("deflate").
+// a tree. Version 2's blocks are inflated with the browser's own DecompressionStream("deflate");
+// its quantised planes (coding 1) are rebuilt with the same float64 operations, in the same order,
+// as shapetree.formats.quantized, so they are the same float32 numbers.
 
 export const OCCUPANCY = 0;
 export const NORMALS = 1;
@@ -12,6 +14,15 @@ const HEADER2_BYTES = 100;
 const MAX_RAW = 2 ** 31;
 const MAX_RATIO = 1100;
 const MAX_LEAVES = 2 ** 28;
+const FLOAT32_PLANES = 0;
+const QUANTIZED_PLANES = 1;
+// plane coding 1 (shapetree.formats.quantized)
+const MAX_PRECISION = 24;
+const MAX_NORMAL_EXTRA = 8;
+const MIN_NORMAL_BITS = 2;
+const MAX_NORMAL_BITS = 20;
+const MAX_OFFSET_BITS = 30;
+const MAX_FRAME = 2 ** 100;
 
 // An occupancy leaf's `next` entry: -1 outside, -2 inside. A normal-map leaf's is -1.
 export const LEAF_OUT = -1;
@@ -204,6 +215,196 @@ function decodeBlocks(data, pos, end, nTrees, kind, name) {
   return trees;
 }
 
+// ---- plane coding 1: every step mirrors shapetree/formats/quantized.py ----
+
+/** The smallest k <= cap with extent <= tol * 2^k. */
+function bitsFor(extent, tol, cap) {
+  let k = 0;
+  let step = tol;
+  while (k < cap && extent > step) {
+    k++;
+    step = step * 2.0;
+  }
+  return k;
+}
+
+function normalBits(lo, hi, o, tol, extra) {
+  let e = 0.0;
+  for (let i = 0; i < 3; i++) {
+    const side = hi[o + i] - lo[o + i];
+    if (side > e) e = side;
+  }
+  const bn = bitsFor(e, tol, MAX_PRECISION) + extra;
+  return Math.min(Math.max(bn, MIN_NORMAL_BITS), MAX_NORMAL_BITS);
+}
+
+/** The float32 normal of octahedral codes ca, cb in [0, 2m], into n[0..2]. */
+function octahedral(ca, cb, m, n) {
+  const a = (ca - m) / m;
+  const b = (cb - m) / m;
+  const aa = a >= 0.0 ? a : -a;
+  const ab = b >= 0.0 ? b : -b;
+  const z = (1.0 - aa) - ab;
+  let x = a;
+  let y = b;
+  if (z < 0.0) {
+    x = a >= 0.0 ? 1.0 - ab : -(1.0 - ab);
+    y = b >= 0.0 ? 1.0 - aa : -(1.0 - aa);
+  }
+  n[0] = Math.fround(x);
+  n[1] = Math.fround(y);
+  n[2] = Math.fround(z);
+}
+
+/** Plane streams of the trees: returns {normal, offset} (float32 per node) or a negative status. */
+function decodePlanes(bits, next, rootLo, rootHi, tol, extra) {
+  const nNodes = next.length;
+  const normal = new Float32Array(3 * nNodes);
+  const offset = new Float32Array(nNodes);
+  const lo = new Float64Array(3 * nNodes);
+  const hi = new Float64Array(3 * nNodes);
+  lo.set(rootLo, 0);
+  hi.set(rootHi, 0);
+  const n = new Float64Array(3);
+  const mins = new Float64Array(3);
+  const maxs = new Float64Array(3);
+  const total = bits.length * 8;
+  const read = (pos, width) => {
+    let v = 0;
+    for (let k = 0; k < width; k++) v |= ((bits[(pos + k) >> 3] >> ((pos + k) & 7)) & 1) << k;
+    return v;
+  };
+  let pos = 0;
+  for (let i = 0; i < nNodes; i++) {
+    if (next[i] < 0) continue;
+    const o3 = 3 * i;
+    const bn = normalBits(lo, hi, o3, tol, extra);
+    const m = (1 << (bn - 1)) - 1;
+    if (pos + 2 * bn > total) return { status: -1 };
+    const ca = read(pos, bn);
+    const cb = read(pos + bn, bn);
+    pos += 2 * bn;
+    if (ca > 2 * m || cb > 2 * m) return { status: -2 };
+    octahedral(ca, cb, m, n);
+    for (let k = 0; k < 3; k++) {
+      const p = n[k] * lo[o3 + k];
+      const q = n[k] * hi[o3 + k];
+      mins[k] = p < q ? p : q;
+      maxs[k] = p < q ? q : p;
+    }
+    const loInt = (mins[0] + mins[1]) + mins[2];
+    const width = ((maxs[0] + maxs[1]) + maxs[2]) - loInt;
+    const bo = bitsFor(width, tol, MAX_OFFSET_BITS);
+    if (pos + bo > total) return { status: -1 };
+    const q = read(pos, bo);
+    pos += bo;
+    const off = Math.fround(loInt + ((q + 0.5) / (1 << bo)) * width);
+    if (!Number.isFinite(off)) return { status: -4 };
+    normal.set(n, o3);
+    offset[i] = off;
+    // the children's boxes: (box and n.u < off) and (box and n.u >= off), per axis, clamped to the box
+    const l3 = 3 * (i + 1);
+    const r3 = 3 * next[i];
+    for (let k = 0; k < 3; k++) {
+      lo[l3 + k] = lo[o3 + k];
+      hi[l3 + k] = hi[o3 + k];
+      lo[r3 + k] = lo[o3 + k];
+      hi[r3 + k] = hi[o3 + k];
+    }
+    for (let k = 0; k < 3; k++) {
+      const nk = n[k];
+      if (nk === 0.0) continue;
+      const j = k === 0 ? 1 : 0;
+      const l = k === 2 ? 1 : 2;
+      let bl = (off - (mins[j] + mins[l])) / nk;
+      let br = (off - (maxs[j] + maxs[l])) / nk;
+      if (bl < lo[o3 + k]) bl = lo[o3 + k];
+      if (bl > hi[o3 + k]) bl = hi[o3 + k];
+      if (br < lo[o3 + k]) br = lo[o3 + k];
+      if (br > hi[o3 + k]) br = hi[o3 + k];
+      if (nk > 0.0) {
+        hi[l3 + k] = bl;
+        lo[r3 + k] = br;
+      } else {
+        lo[l3 + k] = bl;
+        hi[r3 + k] = br;
+      }
+    }
+  }
+  if (((pos + 7) >> 3) !== bits.length) return { status: -3 };
+  for (; pos < total; pos++) if ((bits[pos >> 3] >> (pos & 7)) & 1) return { status: -3 };
+  return { status: 0, normal, offset };
+}
+
+function minPlaneBytes(nLeaves) {
+  return Math.ceil((2 * MIN_NORMAL_BITS * (nLeaves - 1)) / 8);
+}
+
+/** Coding 1's inflated stream data[0, end): parameters, then per tree counts, structure, planes. */
+function decodeQuantizedBlocks(data, end, nTrees, kind, lo, hi, name) {
+  const view = new DataView(data.buffer, data.byteOffset, data.length);
+  if (end < 2) throw new FormatError(`${name}: truncated (no quantisation parameters)`);
+  const precision = data[0];
+  const extra = data[1];
+  if (precision > MAX_PRECISION || extra > MAX_NORMAL_EXTRA) {
+    throw new FormatError(`${name}: invalid quantisation parameters (precision ${precision}, normal extra ${extra})`);
+  }
+  for (let k = 0; k < 3; k++) {
+    if (!(Math.abs(lo[k]) <= MAX_FRAME && Math.abs(hi[k]) <= MAX_FRAME)) {
+      throw new FormatError(`${name}: bounds too far from the frame for quantised planes`);
+    }
+  }
+  let longest = 0.0;
+  for (let k = 0; k < 3; k++) if (hi[k] - lo[k] > longest) longest = hi[k] - lo[k];
+  const tol = longest / (1 << precision);
+  let pos = 2;
+  const trees = [];
+  for (let t = 0; t < nTrees; t++) {
+    if (pos + 4 > end) throw new FormatError(`${name}: truncated (tree header past the end)`);
+    const nLeaves = view.getUint32(pos, true);
+    pos += 4;
+    if (nLeaves < 1 || nLeaves > MAX_LEAVES) throw new FormatError(`${name}: invalid leaf count ${nLeaves}`);
+    const sb = structureBytes(nLeaves, kind);
+    const vectorBytes = kind === NORMALS ? 12 * nLeaves : 0;
+    if (pos + sb + 4 + minPlaneBytes(nLeaves) + vectorBytes > end) {
+      throw new FormatError(`${name}: header says ${nLeaves} leaves but the file is too short`);
+    }
+    const decoded = decodeStructure(data.subarray(pos, pos + sb), nLeaves, kind === OCCUPANCY);
+    pos += sb;
+    if (decoded.status !== 0) throw new FormatError(`${name}: malformed tree structure (code ${decoded.status})`);
+    const { next, depth } = decoded;
+    const planeBytes = view.getUint32(pos, true);
+    pos += 4;
+    if (planeBytes < minPlaneBytes(nLeaves) || pos + planeBytes + vectorBytes > end) {
+      throw new FormatError(`${name}: invalid plane stream size ${planeBytes} for ${nLeaves} leaves`);
+    }
+    const got = decodePlanes(data.subarray(pos, pos + planeBytes), next, lo, hi, tol, extra);
+    pos += planeBytes;
+    if (got.status !== 0) throw new FormatError(`${name}: malformed plane stream (code ${got.status})`);
+    const nNodes = next.length;
+    const planes = new Float32Array(4 * nNodes);
+    for (let i = 0; i < nNodes; i++) {
+      if (next[i] < 0) continue;
+      planes.set(got.normal.subarray(3 * i, 3 * i + 3), 4 * i);
+      planes[4 * i + 3] = got.offset[i];
+    }
+    if (kind === NORMALS) {
+      for (let i = 0; i < nNodes; i++) {
+        if (next[i] >= 0) continue;
+        for (let c = 0; c < 3; c++) {
+          const v = view.getFloat32(pos, true);
+          pos += 4;
+          if (!Number.isFinite(v)) throw new FormatError(`${name}: non-finite leaf values`);
+          planes[4 * i + c] = v;
+        }
+      }
+    }
+    trees.push({ nLeaves, nNodes, depth, planes, next });
+  }
+  if (pos !== end) throw new FormatError(`${name}: ${end - pos} unexpected trailing bytes`);
+  return trees;
+}
+
 async function inflate(bytes, limit) {
   // at most `limit` bytes come out: a lying size cannot make the reader allocate more
   const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
@@ -239,7 +440,9 @@ async function decodeV2(data, name) {
   const bounds = new Float64Array(6);
   for (let k = 0; k < 6; k++) bounds[k] = view.getFloat64(12 + 8 * k, true);
   checkHeader(name, nTrees, kind, bounds);
-  if (coding !== 0) throw new FormatError(`${name}: unknown plane coding ${coding}`);
+  if (coding !== FLOAT32_PLANES && coding !== QUANTIZED_PLANES) {
+    throw new FormatError(`${name}: unknown plane coding ${coding}`);
+  }
   if (flags || reserved) {
     throw new FormatError(`${name}: unknown flags 0x${flags.toString(16)} / reserved field ${reserved}`);
   }
@@ -266,7 +469,18 @@ async function decodeV2(data, name) {
   if (raw === null || raw.length !== rawSize) {
     throw new FormatError(`${name}: tree data does not match the header's size ${rawSize}`);
   }
-  const trees = decodeBlocks(raw, 0, rawSize, nTrees, kind, name);
+  let trees;
+  if (coding === FLOAT32_PLANES) {
+    trees = decodeBlocks(raw, 0, rawSize, nTrees, kind, name);
+  } else {
+    const lo = new Float64Array(3);
+    const hi = new Float64Array(3);
+    for (let k = 0; k < 3; k++) {
+      lo[k] = (bounds[k] - origin[k]) / scale;
+      hi[k] = (bounds[3 + k] - origin[k]) / scale;
+    }
+    trees = decodeQuantizedBlocks(raw, rawSize, nTrees, kind, lo, hi, name);
+  }
   return { kind, bounds, trees, origin, scale };
 }
 

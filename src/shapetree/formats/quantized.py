@@ -1,0 +1,304 @@
+"""Plane coding 1 of ``.stree`` v2 (see ``docs/format.md``): quantised planes whose precision follows
+the cell they cut.
+
+Every node keeps a conservative axis-aligned box of its cell in frame coordinates, propagated from
+the root box with the *quantised* planes. A branch's normal is an octahedral code whose bit count
+grows with its box (the angle error times the box stays within the tolerance); its offset is a
+code within the interval of ``n . u`` over the box, with a bit count from that interval's width.
+The decoder recomputes the same boxes, so it knows every bit count. All arithmetic is float64
+``+ - * /`` and comparisons (no FMA: numba's fastmath stays off), so the browser reader computes
+bit-identical planes.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from ..errors import FormatError
+from ..tree import Tree
+
+DEFAULT_PRECISION = 12  # tolerance 2^-12 of the frame box's longest side
+DEFAULT_NORMAL_EXTRA = 1  # normal bits = offset-scale bits of the box + this
+MAX_PRECISION = 24
+MAX_NORMAL_EXTRA = 8
+MIN_NORMAL_BITS = 2
+MAX_NORMAL_BITS = 20  # 2^19 - 1 steps: float32 rounding of a decoded normal never changes its code
+MAX_OFFSET_BITS = 30
+MAX_FRAME = 2.0**100  # root box coordinates beyond this are refused (no overflow anywhere)
+
+
+@nb.njit(cache=True, inline="always")
+def _bits_for(extent, tol, cap):
+    """The smallest ``k <= cap`` with ``extent <= tol * 2^k``."""
+    k = 0
+    step = tol
+    while k < cap and extent > step:
+        k += 1
+        step = step * 2.0
+    return k
+
+
+@nb.njit(cache=True, inline="always")
+def _normal_bits(lo, hi, tol, extra):
+    e = 0.0
+    for i in range(3):
+        side = hi[i] - lo[i]
+        e = max(e, side)
+    bn = _bits_for(e, tol, MAX_PRECISION) + extra
+    bn = max(bn, MIN_NORMAL_BITS)
+    bn = min(bn, MAX_NORMAL_BITS)
+    return bn
+
+
+@nb.njit(cache=True, inline="always")
+def _octahedral(ca, cb, m):
+    """The float32 normal (L1 norm 1 before rounding) of octahedral codes ``ca, cb`` in [0, 2m]."""
+    a = (np.float64(ca) - np.float64(m)) / np.float64(m)
+    b = (np.float64(cb) - np.float64(m)) / np.float64(m)
+    aa = a if a >= 0.0 else -a
+    ab = b if b >= 0.0 else -b
+    z = (1.0 - aa) - ab
+    if z < 0.0:
+        x = (1.0 - ab) if a >= 0.0 else -(1.0 - ab)
+        y = (1.0 - aa) if b >= 0.0 else -(1.0 - aa)
+    else:
+        x = a
+        y = b
+    return np.float32(x), np.float32(y), np.float32(z)
+
+
+@nb.njit(cache=True, inline="always")
+def _extent_terms(n, lo, hi, mins, maxs):
+    """``mins[i], maxs[i]``: the range of ``n_i u_i`` over the box."""
+    for i in range(3):
+        p = n[i] * lo[i]
+        q = n[i] * hi[i]
+        if p < q:
+            mins[i] = p
+            maxs[i] = q
+        else:
+            mins[i] = q
+            maxs[i] = p
+
+
+@nb.njit(cache=True, inline="always")
+def _offset_value(lo_int, width, q, bo):
+    return np.float32(lo_int + ((np.float64(q) + 0.5) / np.float64(1 << bo)) * width)
+
+
+@nb.njit(cache=True, inline="always")
+def _split_box(n, o, lo, hi, mins, maxs, llo, lhi, rlo, rhi):
+    """Boxes of (box and n.u < o) and (box and n.u >= o), per axis in closed form, clamped to the box."""
+    for i in range(3):
+        llo[i] = lo[i]
+        lhi[i] = hi[i]
+        rlo[i] = lo[i]
+        rhi[i] = hi[i]
+    for i in range(3):
+        ni = n[i]
+        if ni == 0.0:
+            continue
+        j = 1 if i == 0 else 0
+        k = 1 if i == 2 else 2
+        s_left = mins[j] + mins[k]
+        s_right = maxs[j] + maxs[k]
+        bl = (o - s_left) / ni
+        br = (o - s_right) / ni
+        bl = max(bl, lo[i])
+        bl = min(bl, hi[i])
+        br = max(br, lo[i])
+        br = min(br, hi[i])
+        if ni > 0.0:
+            lhi[i] = bl
+            rlo[i] = br
+        else:
+            llo[i] = bl
+            rhi[i] = br
+
+
+@nb.njit(cache=True)
+def _encode_planes(normal, offset, left, right, root_lo, root_hi, tol, extra):
+    """Choose every branch's codes; returns (codes (n, 3) int64, widths (n, 3) int64, the quantised
+    float32 normal (n, 3) and offset (n,) the decoder will rebuild)."""
+    n_nodes = left.shape[0]
+    codes = np.zeros((n_nodes, 3), np.int64)
+    widths = np.zeros((n_nodes, 3), np.int64)
+    qn = np.zeros((n_nodes, 3), np.float32)
+    qo = np.zeros(n_nodes, np.float32)
+    lo = np.empty((n_nodes, 3), np.float64)
+    hi = np.empty((n_nodes, 3), np.float64)
+    lo[0] = root_lo
+    hi[0] = root_hi
+    nq = np.empty(3, np.float64)
+    mins = np.empty(3, np.float64)
+    maxs = np.empty(3, np.float64)
+    for i in range(n_nodes):
+        if left[i] < 0:
+            continue
+        bn = _normal_bits(lo[i], hi[i], tol, extra)
+        m = (1 << (bn - 1)) - 1
+        n0 = np.float64(normal[i, 0])
+        n1 = np.float64(normal[i, 1])
+        n2 = np.float64(normal[i, 2])
+        l1 = abs(n0) + abs(n1) + abs(n2)
+        if l1 == 0.0:
+            v0, v1, v2 = 0.0, 0.0, 1.0
+        else:
+            v0, v1, v2 = n0 / l1, n1 / l1, n2 / l1
+        if v2 < 0.0:
+            a = (1.0 - abs(v1)) * (1.0 if v0 >= 0.0 else -1.0)
+            b = (1.0 - abs(v0)) * (1.0 if v1 >= 0.0 else -1.0)
+        else:
+            a, b = v0, v1
+        ca = min(max(int(np.round(a * m)) + m, 0), 2 * m)
+        cb = min(max(int(np.round(b * m)) + m, 0), 2 * m)
+        x, y, z = _octahedral(ca, cb, m)
+        nq[0], nq[1], nq[2] = np.float64(x), np.float64(y), np.float64(z)
+        _extent_terms(nq, lo[i], hi[i], mins, maxs)
+        lo_int = (mins[0] + mins[1]) + mins[2]
+        width = ((maxs[0] + maxs[1]) + maxs[2]) - lo_int
+        bo = _bits_for(width, tol, MAX_OFFSET_BITS)
+        # aim at the original plane where it passes closest to the box's centre
+        c0 = (lo[i, 0] + hi[i, 0]) * 0.5
+        c1 = (lo[i, 1] + hi[i, 1]) * 0.5
+        c2 = (lo[i, 2] + hi[i, 2]) * 0.5
+        nn = n0 * n0 + n1 * n1 + n2 * n2
+        d = (n0 * c0 + n1 * c1 + n2 * c2 - np.float64(offset[i])) / nn if nn > 0.0 else 0.0
+        target = nq[0] * (c0 - d * n0) + nq[1] * (c1 - d * n1) + nq[2] * (c2 - d * n2)
+        q = 0
+        if width > 0.0:
+            q = int(np.floor((target - lo_int) / width * np.float64(1 << bo)))
+            q = min(max(q, 0), (1 << bo) - 1)
+        o = _offset_value(lo_int, width, q, bo)
+        codes[i, 0], codes[i, 1], codes[i, 2] = ca, cb, q
+        widths[i, 0], widths[i, 1], widths[i, 2] = bn, bn, bo
+        qn[i, 0], qn[i, 1], qn[i, 2] = x, y, z
+        qo[i] = o
+        _split_box(nq, np.float64(o), lo[i], hi[i], mins, maxs, lo[left[i]], hi[left[i]], lo[right[i]],
+                   hi[right[i]])
+    return codes, widths, qn, qo
+
+
+@nb.njit(cache=True)
+def _pack_bits(codes, widths):
+    """Codes written least significant bit first, nodes in order, each of its widths."""
+    total = 0
+    for i in range(codes.shape[0]):
+        for c in range(3):
+            total += widths[i, c]
+    out = np.zeros((total + 7) // 8, np.uint8)
+    b = 0
+    for i in range(codes.shape[0]):
+        for c in range(3):
+            v = codes[i, c]
+            for _ in range(widths[i, c]):
+                if v & 1:
+                    out[b >> 3] |= np.uint8(1 << (b & 7))
+                v >>= 1
+                b += 1
+    return out
+
+
+@nb.njit(cache=True, inline="always")
+def _read(bits, pos, width):
+    v = 0
+    for k in range(width):
+        p = pos + k
+        v |= ((bits[p >> 3] >> (p & 7)) & 1) << k
+    return v
+
+
+@nb.njit(cache=True)
+def decode_planes(bits, left, right, root_lo, root_hi, tol, extra):
+    """Rebuild the float32 planes from the plane stream: (normal, offset, status); status 0, or
+    -1 the stream ends early, -2 an invalid normal code, -3 stray bytes or non-zero padding,
+    -4 a non-finite offset."""
+    n_nodes = left.shape[0]
+    qn = np.zeros((n_nodes, 3), np.float32)
+    qo = np.zeros(n_nodes, np.float32)
+    lo = np.empty((n_nodes, 3), np.float64)
+    hi = np.empty((n_nodes, 3), np.float64)
+    lo[0] = root_lo
+    hi[0] = root_hi
+    nq = np.empty(3, np.float64)
+    mins = np.empty(3, np.float64)
+    maxs = np.empty(3, np.float64)
+    total = bits.shape[0] * 8
+    pos = 0
+    for i in range(n_nodes):
+        if left[i] < 0:
+            continue
+        bn = _normal_bits(lo[i], hi[i], tol, extra)
+        m = (1 << (bn - 1)) - 1
+        if pos + 2 * bn > total:
+            return qn, qo, -1
+        ca = _read(bits, pos, bn)
+        cb = _read(bits, pos + bn, bn)
+        pos += 2 * bn
+        if ca > 2 * m or cb > 2 * m:
+            return qn, qo, -2
+        x, y, z = _octahedral(ca, cb, m)
+        nq[0], nq[1], nq[2] = np.float64(x), np.float64(y), np.float64(z)
+        _extent_terms(nq, lo[i], hi[i], mins, maxs)
+        lo_int = (mins[0] + mins[1]) + mins[2]
+        width = ((maxs[0] + maxs[1]) + maxs[2]) - lo_int
+        bo = _bits_for(width, tol, MAX_OFFSET_BITS)
+        if pos + bo > total:
+            return qn, qo, -1
+        q = _read(bits, pos, bo)
+        pos += bo
+        o = _offset_value(lo_int, width, q, bo)
+        if not np.isfinite(o):
+            return qn, qo, -4
+        qn[i, 0], qn[i, 1], qn[i, 2] = x, y, z
+        qo[i] = o
+        _split_box(nq, np.float64(o), lo[i], hi[i], mins, maxs, lo[left[i]], hi[left[i]], lo[right[i]],
+                   hi[right[i]])
+    if (pos + 7) // 8 != bits.shape[0]:
+        return qn, qo, -3
+    while pos < total:
+        if (bits[pos >> 3] >> (pos & 7)) & 1:
+            return qn, qo, -3
+        pos += 1
+    return qn, qo, 0
+
+
+def root_box(tree: Tree) -> tuple[np.ndarray, np.ndarray]:
+    """The tree's bounds in its frame, ``(bounds - origin) / scale``: two (3,) float64."""
+    return (tree.bounds[0] - tree.origin) / tree.scale, (tree.bounds[1] - tree.origin) / tree.scale
+
+
+def tolerance(lo: np.ndarray, hi: np.ndarray, precision: int) -> float:
+    """``2^-precision`` of the root box's longest side (exact: a power-of-two multiple)."""
+    longest = 0.0
+    for i in range(3):
+        side = float(hi[i] - lo[i])
+        longest = max(longest, side)
+    return longest * 2.0**-precision
+
+
+def frame_fits(lo: np.ndarray, hi: np.ndarray) -> bool:
+    return bool(np.all(np.abs(lo) <= MAX_FRAME) and np.all(np.abs(hi) <= MAX_FRAME))
+
+
+def encode_planes(tree: Tree, precision: int = DEFAULT_PRECISION,
+                  extra: int = DEFAULT_NORMAL_EXTRA) -> tuple[bytes, np.ndarray, np.ndarray]:
+    """The plane stream of ``tree`` and the float32 ``(normal (n, 3), offset (n,))`` it decodes to."""
+    lo, hi = root_box(tree)
+    if not frame_fits(lo, hi):
+        raise FormatError(f"bounds too far from the frame for quantised planes ({tree.bounds.tolist()}); "
+                          "write them lossless")
+    codes, widths, qn, qo = _encode_planes(tree.normal, tree.offset, tree.left.astype(np.int64),
+                                           tree.right.astype(np.int64), lo, hi, tolerance(lo, hi, precision),
+                                           extra)
+    if not np.all(np.isfinite(qo)):
+        raise FormatError("a quantised offset does not fit in float32; write the tree lossless")
+    return _pack_bits(codes, widths).tobytes(), qn, qo
+
+
+def quantize(tree: Tree, precision: int = DEFAULT_PRECISION, extra: int = DEFAULT_NORMAL_EXTRA) -> Tree:
+    """``tree`` exactly as a quantised (plane coding 1) file stores it: the same structure and
+    leaves, the planes decode(encode(tree)) gives (children see their parents' quantised planes)."""
+    _, qn, qo = encode_planes(tree, precision, extra)
+    return tree.replace(normal=qn, offset=qo)

@@ -1,0 +1,130 @@
+"""Plane coding 1 of .stree v2: quantised planes that follow their cell, decoded exactly as
+``quantize`` predicts, and validated like every other part of the file."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from conftest import random_tree
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_stree_v2 import framed_tree, patched, with_crc
+
+from shapetree import FormatError, Kind
+from shapetree.formats import decode_stree, encode_trees, quantize
+from shapetree.formats.quantized import DEFAULT_PRECISION, root_box
+from shapetree.formats.stree_v2 import HEADER, encode_quantized_blocks
+from shapetree.tree import trees_equal
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_leaves=st.integers(1, 300), kind=st.sampled_from(list(Kind)))
+def test_decode_of_encode_is_quantize_and_quantize_is_idempotent(seed, n_leaves, kind):
+    rng = np.random.default_rng(seed)
+    trees = [framed_tree(rng, n_leaves, kind)]
+    if kind == Kind.NORMALS:
+        trees.append(framed_tree(rng, max(1, n_leaves // 3), kind))
+    back = decode_stree(encode_trees(trees))
+    expected = [quantize(t) for t in trees]
+    assert all(trees_equal(a, b) for a, b in zip(back, expected, strict=True))
+    assert all(trees_equal(quantize(q), q) for q in expected)
+    if kind == Kind.NORMALS:  # leaf vectors stay float32
+        assert all(np.array_equal(a.value, t.value) for a, t in zip(back, trees, strict=True))
+
+
+def test_quantised_planes_stay_within_the_tolerance_of_the_originals():
+    tree = framed_tree(np.random.default_rng(11), 400)
+    q = quantize(tree)
+    lo, hi = tree.bounds
+    pts = np.random.default_rng(1).uniform(lo, hi, (200_000, 3))
+    changed = tree.contains(pts) != q.contains(pts)
+    assert 0 < changed.mean() < 1e-3  # lossy, but only within a thin shell around the planes
+    # a point that changed sides lies within a few tolerances of some original plane
+    u = tree.to_frame(pts[changed])
+    branch = tree.left >= 0
+    n = tree.normal[branch].astype(np.float64)
+    dist = np.abs(u @ n.T - tree.offset[branch]) / np.linalg.norm(n, axis=1)
+    blo, bhi = root_box(tree)
+    tol = np.max(bhi - blo) * 2.0**-DEFAULT_PRECISION
+    assert np.all(dist.min(axis=1) < 4 * tol)
+
+
+def test_quantised_files_are_several_times_smaller_than_float32_ones():
+    tree = framed_tree(np.random.default_rng(2), 2000)
+    assert len(encode_trees([tree])) * 2.5 < len(encode_trees([tree], lossless=True))
+
+
+def test_a_plane_that_no_longer_cuts_its_cell_still_makes_a_valid_tree():
+    # a leaf-heavy random tree has many planes far outside their (tiny) cells
+    tree = random_tree(np.random.default_rng(4), 300)
+    q = decode_stree(encode_trees([tree]))[0]
+    assert trees_equal(q, quantize(tree)) and q.n_leaves == tree.n_leaves
+    assert np.all(np.isfinite(q.offset)) and np.all(np.abs(q.normal[q.left >= 0]).sum(axis=1) > 0.99)
+
+
+def test_a_single_leaf_tree_has_an_empty_plane_stream():
+    tree = framed_tree(np.random.default_rng(0), 1)
+    raw = encode_quantized_blocks([tree], Kind.OCCUPANCY)
+    assert raw[7:11] == b"\0\0\0\0" and len(raw) == 11 and trees_equal(decode_stree(encode_trees([tree]))[0], tree)
+
+
+def quantised_file(raw: bytes, template: bytes) -> bytes:
+    """A coding-1 file around an inflated stream ``raw``, with the header of ``template``."""
+    packed = zlib.compress(raw)
+    head = bytearray(template[:HEADER.size])
+    struct.pack_into("<II", head, HEADER.size - 8, len(raw), len(packed))
+    return with_crc(bytes(head) + packed)
+
+
+def valid_quantised() -> tuple[bytes, bytes]:
+    tree = framed_tree(np.random.default_rng(7), 60)
+    return encode_trees([tree]), encode_quantized_blocks([tree], Kind.OCCUPANCY)
+
+
+def test_lying_quantised_streams_are_rejected():
+    data, raw = valid_quantised()
+    (n_leaves,) = struct.unpack_from("<I", raw, 2)
+    plane_at = 6 + (3 * n_leaves - 1 + 7) // 8
+    (plane_bytes,) = struct.unpack_from("<I", raw, plane_at)
+    cases = [
+        (raw[:1], "quantisation parameters"),
+        (b"\x19" + raw[1:], "quantisation parameters"),
+        (raw[:1] + b"\x09" + raw[2:], "quantisation parameters"),
+        (raw[:2] + struct.pack("<I", 1 << 27) + raw[6:], "too short"),
+        (raw[:2] + struct.pack("<I", 0) + raw[6:], "leaf count"),
+        (raw[:plane_at] + struct.pack("<I", plane_bytes + 1) + raw[plane_at + 4:], "plane stream size"),
+        (raw[:plane_at] + struct.pack("<I", 2) + raw[plane_at + 4:], "plane stream size"),
+        (raw + b"\0", "trailing"),
+        (raw[:-1], "plane stream"),
+    ]
+    for broken, message in cases:
+        with pytest.raises(FormatError, match=message):
+            decode_stree(quantised_file(broken, data))
+    assert trees_equal(decode_stree(quantised_file(raw, data))[0], decode_stree(data)[0])
+
+
+def test_a_quantised_file_with_bounds_beyond_the_frame_is_rejected():
+    data, _ = valid_quantised()
+    with pytest.raises(FormatError, match="too far from the frame"):
+        decode_stree(patched(data, 12, "<d", -1e300))
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_fuzzed_quantised_files_raise_only_format_errors(data):
+    file, raw = valid_quantised()
+    raw = bytearray(raw)
+    for _ in range(data.draw(st.integers(1, 8))):
+        i = data.draw(st.integers(0, len(raw) - 1))
+        raw[i] = data.draw(st.integers(0, 255))
+    blob = quantised_file(bytes(raw), file)
+    if data.draw(st.booleans()):
+        blob = bytearray(blob)
+        blob[data.draw(st.integers(0, len(blob) - 1))] ^= 1 << data.draw(st.integers(0, 7))
+    try:
+        decode_stree(bytes(blob))
+    except FormatError:
+        pass
