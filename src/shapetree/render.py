@@ -13,7 +13,6 @@ A hit is the first point where the ray enters an inside cell along a segment of 
 
 from __future__ import annotations
 
-import heapq
 import os
 import tempfile
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import numba as nb
 import numpy as np
 
 from .errors import UsageError
+from .simplify.truncate import truncated  # noqa: F401 -- re-exported until the renderer/ split
 from .tree import OCCUPANCY, Tree
 
 # Where a segment starts, when it is not a plane of the tree (plane ids are node indices >= 0).
@@ -607,49 +607,6 @@ def lod_animation(trees: list[Tree], size: tuple[int, int] = (512, 512), *, azim
         raise UsageError("no trees to animate")
     cam = orbit_camera(trees[0].bounds, azimuth, elevation, **orbit)
     return [label_image(render(t, cam, size), f"{t.n_leaves} leaves") for t in trees]
-
-
-def truncated(tree: Tree, max_leaves: int, n_samples: int = 200_000, seed: int = 0) -> Tree:
-    """A coarser version of an occupancy tree for level-of-detail previews: the top of the tree,
-    grown best-first from the root, always expanding the node whose collapse disagrees most with the
-    full tree on uniform samples (a one-split gain is myopic: chains of planes only pay off when
-    complete); each cut node becomes a leaf of its majority value."""
-    if tree.kind != OCCUPANCY:
-        raise UsageError("truncated() needs an occupancy tree")
-    if max_leaves < 1:
-        raise UsageError(f"max_leaves must be >= 1, got {max_leaves}")
-    lo, hi = tree.bounds
-    points = np.random.default_rng(seed).uniform(lo, hi, (n_samples, 3))
-    leaf = tree.apply(points)
-    inside = np.bincount(leaf, weights=tree.value[leaf], minlength=tree.n_nodes)
-    total = np.bincount(leaf, minlength=tree.n_nodes).astype(np.float64)
-    for i in np.flatnonzero(tree.left >= 0)[::-1]:  # pre-order: children come after parents
-        inside[i] = inside[tree.left[i]] + inside[tree.right[i]]
-        total[i] = total[tree.left[i]] + total[tree.right[i]]
-    error = np.minimum(inside, total - inside)  # disagreements if the node became a leaf
-    keep = np.zeros(tree.n_nodes, bool)
-    keep[0] = True
-    heap = [] if tree.left[0] < 0 else [(-error[0], 0)]
-    leaves = 1
-    while heap and leaves < max_leaves:
-        _, i = heapq.heappop(heap)
-        for c in (tree.left[i], tree.right[i]):
-            keep[c] = True
-            if tree.left[c] >= 0:
-                heapq.heappush(heap, (-error[c], int(c)))
-        leaves += 1
-    expanded = keep & (tree.left >= 0) & keep[np.maximum(tree.left, 0)]
-    order = np.flatnonzero(keep)  # a kept subset of a pre-order is still in pre-order
-    index = np.full(tree.n_nodes, -1, np.int64)
-    index[order] = np.arange(len(order))
-    ex = expanded[order]
-    left = np.where(ex, index[tree.left[order]], -1)
-    right = np.where(ex, index[tree.right[order]], -1)
-    value = np.where(ex, False, np.where(tree.left[order] >= 0, 2 * inside[order] > total[order],
-                                         tree.value[order]))
-    normal = np.where(ex[:, None], tree.normal[order], 0)
-    offset = np.where(ex, tree.offset[order], 0)
-    return Tree(normal, offset, left, right, value, tree.bounds.copy())
 
 
 def flatten(img: np.ndarray, background: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:

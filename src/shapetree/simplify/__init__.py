@@ -1,0 +1,7 @@
+"""Simplification to a leaf budget: the greedy simplification and its level-of-detail order,
+and the best-first truncation used for previews."""
+
+from .greedy import SimplificationOrder, labelled_points, simplification_order, simplify
+from .truncate import truncated
+
+__all__ = ["SimplificationOrder", "labelled_points", "simplification_order", "simplify", "truncated"]
