@@ -31,7 +31,7 @@ def _reach(cl, cr, root, normal, offset, points):
     return seen
 
 
-def reference_steps(tree, points, labels, stop_leaves):
+def reference_steps(tree, points, labels, stop_leaves, max_splice, max_splice_points):
     """(node, keep, leaf_value, error) lists, as ``kernels.greedy_steps`` returns them."""
     n = tree.n_nodes
     cl = [int(v) for v in tree.left]
@@ -50,9 +50,12 @@ def reference_steps(tree, points, labels, stop_leaves):
     def leaves_below(u):
         return 1 if cl[u] < 0 else leaves_below(cl[u]) + leaves_below(cr[u])
 
-    def majority(u):
+    def reaching(u):
         reach = _reach(cl, cr, root, tree.normal, tree.offset, points)
-        w = [k for k in range(len(points)) if u in reach[k]]
+        return [k for k in range(len(points)) if u in reach[k]]
+
+    def majority(u):
+        w = reaching(u)
         return 2 * int(np.count_nonzero(labels[w])) > len(w)
 
     while leaves_below(root) > stop_leaves:
@@ -71,7 +74,9 @@ def reference_steps(tree, points, labels, stop_leaves):
                 c_l[u] = c_r[u] = -1
                 v[u] = majority(u)
                 key = ((error(c_l, c_r, v, root) - now) / (leaves_below(u) - 1), u)
-            elif par[u] >= 0:  # remove leaf u, its sibling takes the parent's place
+                best = key if best is None or key < best else best
+            small = cl[u] < 0 or (leaves_below(u) <= max_splice and len(reaching(u)) <= max_splice_points)
+            if par[u] >= 0 and small:  # remove u's subtree (a leaf, or a small one), its sibling moves up
                 p = par[u]
                 s = cr[p] if cl[p] == u else cl[p]
                 c_l, c_r = list(cl), list(cr)
@@ -83,14 +88,30 @@ def reference_steps(tree, points, labels, stop_leaves):
                     c_l[g] = s
                 else:
                     c_r[g] = s
-                key = (float(error(c_l, c_r, val, r) - now), n + u)
-            else:
-                continue
-            if best is None or key < best:
-                best = key
+                k = leaves_below(u)
+                key = ((error(c_l, c_r, val, r) - now) / k, (n if k == 1 else 2 * n) + u)
+                best = key if best is None or key < best else best
         move = best[1]
-        if move >= n:
-            c = move - n
+        collapse = move if move < n else (move - 2 * n if move >= 2 * n else -1)
+        splice = move - n if n <= move < 2 * n else (move - 2 * n if move >= 2 * n else -1)
+        if collapse >= 0:
+            order = []
+            stack = [collapse]
+            while stack:
+                i = stack.pop()
+                if cl[i] >= 0:
+                    order.append(i)
+                    stack += [cr[i], cl[i]]
+            for b in reversed(order):
+                v = majority(b)
+                cl[b] = cr[b] = -1
+                val[b] = v
+                steps[0].append(b)
+                steps[1].append(0)
+                steps[2].append(v)
+                steps[3].append(error(cl, cr, val, root))
+        if splice >= 0:
+            c = splice
             p = par[c]
             s = cr[p] if cl[p] == c else cl[p]
             g = par[p]
@@ -105,20 +126,4 @@ def reference_steps(tree, points, labels, stop_leaves):
             steps[1].append(1 if cl[p] == s else 2)
             steps[2].append(False)
             steps[3].append(error(cl, cr, val, root))
-        else:
-            order = []
-            stack = [move]
-            while stack:
-                i = stack.pop()
-                if cl[i] >= 0:
-                    order.append(i)
-                    stack += [cr[i], cl[i]]
-            for b in reversed(order):
-                v = majority(b)
-                cl[b] = cr[b] = -1
-                val[b] = v
-                steps[0].append(b)
-                steps[1].append(0)
-                steps[2].append(v)
-                steps[3].append(error(cl, cr, val, root))
     return steps

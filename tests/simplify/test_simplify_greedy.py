@@ -16,7 +16,7 @@ from shapetree.mesh import load_mesh
 from shapetree.metrics import occupancy_metrics
 from shapetree.simplify import labelled_points, simplification_order, simplify, truncated
 from shapetree.simplify.kernels import greedy_steps
-from shapetree.tree import NORMALS, trees_equal
+from shapetree.tree import NORMALS, Tree, trees_equal
 
 
 def reachable_and_preorder(tree) -> bool:
@@ -122,20 +122,42 @@ def test_incremental_kernel_matches_a_full_rescan_on_small_random_trees(seed):
     rng = np.random.default_rng(seed)
     tree, pts, labels = _random_case(rng, 24, 120)
     stop = int(rng.integers(1, 4))
+    max_splice = int(rng.integers(1, 7))
+    max_splice_points = int(rng.integers(0, 100))
     got = greedy_steps(tree.left, tree.right, tree.value, tree.normal, tree.offset, pts, labels,
-                       tree.apply(pts), stop)
-    want = reference_steps(tree, pts, labels, stop)
+                       tree.apply(pts), stop, max_splice, max_splice_points)
+    want = reference_steps(tree, pts, labels, stop, max_splice, max_splice_points)
     for g, w in zip(got, want, strict=True):
         assert g.tolist() == np.asarray(w, dtype=g.dtype).tolist()
 
 
-def test_incremental_kernel_takes_both_kinds_of_move():
+def test_incremental_kernel_takes_every_kind_of_move():
     rng = np.random.default_rng(9)
     tree, pts, labels = _random_case(rng, 60, 3000)
     _, keep, _, error = greedy_steps(tree.left, tree.right, tree.value, tree.normal, tree.offset, pts, labels,
-                                     tree.apply(pts), 1)
+                                     tree.apply(pts), 1, 6, 3000)
     assert set(keep.tolist()) == {0, 1, 2}
     assert error[-1] == min(np.count_nonzero(labels), np.count_nonzero(~labels))
+
+
+def test_a_wrong_subtree_is_spliced_away_when_its_sibling_is_right_there():
+    # z < 0: labels y < 0; root's left child splits x < 0 into a subtree cut at y = 0.5 (a quarter of
+    # its points wrong) and one cut at y = 0 (right). z >= 0: labels x >= 0.8, one right cut at x = 0.8.
+    # Removing the wrong subtree whole is the best first move; leaf by leaf it costs a quarter first.
+    planes = [(0, 0, 1, 0), (1, 0, 0, 0), (0, 1, 0, 0.5), None, None, (0, 1, 0, 0), None, None, (1, 0, 0, 0.8),
+              None, None]
+    normal = np.array([p[:3] if p else (0, 0, 0) for p in planes], float)
+    offset = np.array([p[3] if p else 0 for p in planes], float)
+    value = [False, False, False, True, False, False, True, False, False, False, True]
+    tree = Tree(normal, offset, [1, 2, 3, -1, -1, 6, -1, -1, 9, -1, -1], [8, 5, 4, -1, -1, 7, -1, -1, 10, -1, -1],
+                value, np.array([[-1.0] * 3, [1.0] * 3]))
+    pts = np.random.default_rng(0).uniform(-1, 1, (4000, 3))
+    labels = np.where(pts[:, 2] < 0, pts[:, 1] < 0, pts[:, 0] >= 0.8)
+    args = (tree.left, tree.right, tree.value, tree.normal, tree.offset, pts, labels, tree.apply(pts), 4)
+    node, keep, _, error = greedy_steps(*args, 2, 4000)
+    assert node.tolist() == [2, 1] and keep.tolist() == [0, 2] and error[-1] == 0
+    node, _, _, leaves_only = greedy_steps(*args, 1, 4000)
+    assert node[0] == 8 and leaves_only[-1] > 400  # a tenth of one side, then a quarter of the other
 
 
 def test_bad_arguments_are_usage_errors(tree_300):

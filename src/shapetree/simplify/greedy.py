@@ -3,12 +3,14 @@
 The write-up's move, made incremental: on a labelled point set drawn from the builder's target
 distribution (half uniform in the box, half near the surface), repeatedly take the cheapest of
 
-* collapsing a branch into one leaf of its majority value (cost per removed leaf), and
+* collapsing a branch into one leaf of its majority value,
 * removing a leaf and putting its sibling's subtree in the parent's place (the leaf's points are
-  then routed through that subtree),
+  then routed through that subtree), and
+* the same for a small subtree (at most ``MAX_SPLICE`` leaves and ``MAX_SPLICE_POINTS`` points),
 
-until the budget. Every step of the recorded order removes exactly one leaf (a collapse of a
-k-leaf branch is recorded as k - 1 collapses of two-leaf branches, children first), so the tree
+costed as the increase in disagreements with the labels per removed leaf, until the budget. Every step of the recorded order removes exactly one leaf (a collapse of a
+k-leaf branch is recorded as k - 1 collapses of two-leaf branches, children first; a subtree
+splice as its collapse, then the splice of that leaf), so the tree
 at any budget ``N`` is the full tree after the first ``leaves - N`` steps, and ``simplify(tree,
 N)`` is exactly ``simplification_order(tree).at(N)``.
 """
@@ -27,6 +29,10 @@ from .kernels import greedy_steps, preorder_from, replay
 
 DEFAULT_SAMPLES = 400_000
 SURFACE_SHARE = 0.5  # the builder's target: half uniform in the box, half near the surface
+# subtree splices are tried for subtrees of at most this many leaves and points (a leaf is always a
+# candidate); larger ones can still go by a collapse and then a leaf splice
+MAX_SPLICE = 8
+MAX_SPLICE_POINTS = 1000
 SIGMA = 0.01  # near-surface noise, a fraction of the box's longest side (as the builder's)
 
 
@@ -176,7 +182,8 @@ def _order(tree: Tree, stop_leaves: int, mesh, seed: int, n_samples: int) -> Sim
     home = tree.apply(pts)
     start_error = int(np.count_nonzero(tree.value[home] != labels))
     node, keep, leaf_value, error = greedy_steps(tree.left, tree.right, tree.value, tree.normal, tree.offset,
-                                                 pts, labels, home, stop_leaves)
+                                                 pts, labels, home, stop_leaves, MAX_SPLICE,
+                                                 MAX_SPLICE_POINTS)
     for a in (node, keep, leaf_value, error):
         a.flags.writeable = False
     return SimplificationOrder(tree, node, keep, leaf_value, error, start_error, len(pts))

@@ -15,9 +15,11 @@ count is an exact integer and ties break the same way in the slow reference):
 
 Moves (heap ids): ``u < n`` collapses branch ``u`` into one leaf of its majority value, costing
 ``(min(W1, W - W1) - es) / (nlv - 1)`` per removed leaf; ``n + l`` removes leaf ``l`` and puts
-its sibling in its parent's place, costing ``aerr[l] - err(l)``. A move changes the counts of its
-ancestors and of the nodes its rerouted points pass, and the alts of the points that sat in
-removed leaves: only those entries are updated.
+its sibling in its parent's place, costing ``aerr[l] - err(l)``; ``2n + c`` does that for the
+whole subtree of a small branch ``c`` (its points routed through the sibling, recounted whenever
+``c``, its parent or its sibling is touched). A move changes the counts of its ancestors and of
+the nodes its rerouted points pass, and the alts of the points that sat in removed leaves: only
+those entries are updated.
 """
 
 from __future__ import annotations
@@ -175,7 +177,33 @@ def _set_alt(p, start, cl, cr, leaf, val, normal, offset, points, y, alt, ah, an
 
 
 @nb.njit(cache=True)
-def _update_keys(touched, nt, n, alive, leaf, par, W, W1, es, nlv, aerr, val, heap, pos, key, size):
+def _splice_cost(c, s, cl, cr, leaf, val, normal, offset, points, y, es, nlv, ph, pn, stack):
+    """Errors per removed leaf if the subtree of branch ``c`` went and its sibling ``s`` took the
+    parent's place: every point of ``c`` routed through ``s``."""
+    errors = 0
+    sp = 0
+    stack[sp] = c
+    sp += 1
+    while sp > 0:
+        sp -= 1
+        i = stack[sp]
+        if not leaf[i]:
+            stack[sp] = cl[i]
+            stack[sp + 1] = cr[i]
+            sp += 2
+            continue
+        p = ph[i]
+        while p >= 0:
+            a = _route(s, cl, cr, leaf, normal, offset, points[p, 0], points[p, 1], points[p, 2])
+            if val[a] != y[p]:
+                errors += 1
+            p = pn[p]
+    return np.float64(errors - es[c]) / np.float64(nlv[c])
+
+
+@nb.njit(cache=True)
+def _update_keys(touched, nt, n, alive, leaf, par, cl, cr, W, W1, es, nlv, aerr, val, heap, pos, key, size,
+                 max_splice, max_splice_points, normal, offset, points, y, ph, pn, stack, bstamp, now):
     for t in range(nt):
         i = touched[t]
         if not alive[i]:
@@ -185,21 +213,48 @@ def _update_keys(touched, nt, n, alive, leaf, par, W, W1, es, nlv, aerr, val, he
                 heap_set(heap, pos, key, size, n + i, np.float64(aerr[i] - _err(W, W1, val, i)))
             else:
                 heap_remove(heap, pos, key, size, n + i)
+            heap_remove(heap, pos, key, size, 2 * n + i)
         else:
             e = min(W1[i], W[i] - W1[i])
             heap_set(heap, pos, key, size, i, np.float64(e - es[i]) / np.float64(nlv[i] - 1))
+    if max_splice < 2:
+        return
+    # subtree splices of small branches: a touched node's own, and its children's (their sibling changed)
+    for t in range(nt):
+        i = touched[t]
+        if not alive[i]:
+            continue
+        for r in range(3):
+            j = i if r == 0 else (cl[i] if r == 1 else cr[i])
+            if j < 0 or bstamp[j] == now:
+                continue
+            bstamp[j] = now
+            if leaf[j] or not alive[j]:
+                continue
+            g = par[j]
+            if g >= 0 and nlv[j] <= max_splice and W[j] <= max_splice_points:
+                s = cr[g] if cl[g] == j else cl[g]
+                heap_set(heap, pos, key, size, 2 * n + j,
+                         _splice_cost(j, s, cl, cr, leaf, val, normal, offset, points, y, es, nlv, ph, pn, stack))
+            else:
+                heap_remove(heap, pos, key, size, 2 * n + j)
 
 
 # ---------------------------------------------------------------- the greedy run
 @nb.njit(cache=True)
-def greedy_steps(left, right, value, normal, offset, points, y, home0, stop_leaves):
+def greedy_steps(left, right, value, normal, offset, points, y, home0, stop_leaves, max_splice,
+                 max_splice_points):
     """Run the greedy simplification of a pre-order tree until ``stop_leaves`` leaves or fewer.
 
     left, right: (n,) int32 children (-1 at leaves); value: (n,) bool; normal (n, 3) float32,
     offset (n,) float32; points (P, 3) float64 labelled ``y`` (P,) bool; home0 (P,) int64 the
-    full tree's leaf of each point. Returns one entry per removed leaf: ``node`` (m,) int64 the
+    full tree's leaf of each point; max_splice: the largest subtree (in leaves) a splice may
+    remove whole (1: only leaves). Returns one entry per removed leaf: ``node`` (m,) int64 the
     branch removed or collapsed, ``keep`` (m,) int8 (KEEP_*), ``leaf_value`` (m,) bool (the value
     of a collapsed branch), ``error`` (m,) int64 errors on the points after the step.
+
+    A splice of a k-leaf subtree is recorded as its collapse (k - 1 steps) and then the splice
+    of the resulting leaf.
     """
     n = left.shape[0]
     P = points.shape[0]
@@ -246,17 +301,21 @@ def greedy_steps(left, right, value, normal, offset, points, y, home0, stop_leav
         aerr[h] += _set_alt(p, _sibling(h, par, cl, cr), cl, cr, leaf, val, normal, offset, points, y,
                             alt, ah, an, ap)
 
-    heap = np.empty(2 * n, np.int64)
-    pos = np.full(2 * n, -1, np.int64)
-    key = np.zeros(2 * n, np.float64)
+    heap = np.empty(3 * n, np.int64)
+    pos = np.full(3 * n, -1, np.int64)
+    key = np.zeros(3 * n, np.float64)
     size = np.zeros(1, np.int64)
     stamp = np.zeros(n, np.int64)
+    bstamp = np.zeros(n, np.int64)
     touched = np.empty(n, np.int64)
+    stack = np.empty(n + 1, np.int64)
+    stack2 = np.empty(n + 1, np.int64)
     now = 1
     nt = 0
     for i in range(n):
         nt = _touch(i, stamp, now, touched, nt)
-    _update_keys(touched, nt, n, alive, leaf, par, W, W1, es, nlv, aerr, val, heap, pos, key, size)
+    _update_keys(touched, nt, n, alive, leaf, par, cl, cr, W, W1, es, nlv, aerr, val, heap, pos, key, size,
+                 max_splice, max_splice_points, normal, offset, points, y, ph, pn, stack2, bstamp, now)
 
     m_max = max(nlv[0] - 1, 0)
     out_node = np.empty(m_max, np.int64)
@@ -266,7 +325,6 @@ def greedy_steps(left, right, value, normal, offset, points, y, home0, stop_leav
     m = 0
     buf = np.empty(P, np.int64)
     sub = np.empty(n, np.int64)
-    stack = np.empty(n + 1, np.int64)
     path = np.empty(n, np.int64)
     total = es[0]
 
@@ -274,85 +332,17 @@ def greedy_steps(left, right, value, normal, offset, points, y, home0, stop_leav
         move = heap[0]
         now += 1
         nt = 0
-        if move >= n:  # remove leaf c, its sibling s takes the parent's place
-            c = move - n
-            v = par[c]
-            s = cr[v] if cl[v] == c else cl[v]
-            g = par[v]
-            delta = aerr[c] - _err(W, W1, val, c)
-            out_node[m] = v
-            out_keep[m] = KEEP_LEFT if cl[v] == s else KEEP_RIGHT
-            total += delta
-            out_error[m] = total
-            m += 1
-            if g >= 0:
-                if cl[g] == v:
-                    cl[g] = s
-                else:
-                    cr[g] = s
-            else:
-                root = s
-            par[s] = g
-            alive[v] = False
-            alive[c] = False
-            heap_remove(heap, pos, key, size, v)
-            heap_remove(heap, pos, key, size, n + c)
-            # the points of c move into s and land where their alt route ended
-            k = _collect(ph, pn, c, buf)
-            for t in range(k):
-                p = buf[t]
-                _unlink(ah, an, ap, alt[p], p)
-                x0 = points[p, 0]
-                x1 = points[p, 1]
-                x2 = points[p, 2]
-                depth = 0
-                i = s
-                while True:
-                    path[depth] = i
-                    depth += 1
-                    W[i] += 1
-                    if y[p]:
-                        W1[i] += 1
-                    nt = _touch(i, stamp, now, touched, nt)
-                    if leaf[i]:
-                        break
-                    d = (np.float64(normal[i, 0]) * x0 + np.float64(normal[i, 1]) * x1
-                         + np.float64(normal[i, 2]) * x2)
-                    i = cl[i] if d < np.float64(offset[i]) else cr[i]
-                if val[i] != y[p]:
-                    for j in range(depth):
-                        es[path[j]] += 1
-                home[p] = i
-                _push(ph, pn, pp, i, p)
-                if not leaf[s]:
-                    aerr[i] += _set_alt(p, _sibling(i, par, cl, cr), cl, cr, leaf, val, normal, offset, points,
-                                        y, alt, ah, an, ap)
-                else:
-                    alt[p] = -1
-            ph[c] = -1
-            # points whose alt ended in c continue through s
-            k = _collect(ah, an, c, buf)
-            for t in range(k):
-                p = buf[t]
-                o = home[p]
-                aerr[o] += _set_alt(p, s, cl, cr, leaf, val, normal, offset, points, y, alt, ah, an, ap)
-                aerr[o] -= 1 if val[c] != y[p] else 0
-                nt = _touch(o, stamp, now, touched, nt)
-            ah[c] = -1
-            if leaf[s]:  # its sibling changed: route all its points' alts anew
-                k = _collect(ph, pn, s, buf)
-                sib = _sibling(s, par, cl, cr)
-                aerr[s] = 0
-                for t in range(k):
-                    p = buf[t]
-                    if alt[p] >= 0:
-                        _unlink(ah, an, ap, alt[p], p)
-                    aerr[s] += _set_alt(p, sib, cl, cr, leaf, val, normal, offset, points, y, alt, ah, an, ap)
-                nt = _touch(s, stamp, now, touched, nt)
-            removed = 1
-            start = g
-        else:  # collapse branch u into one leaf
-            u = move
+        if move >= 2 * n:  # splice a small subtree: collapse it, then splice the leaf
+            collapse = move - 2 * n
+            splice = collapse
+        elif move >= n:
+            collapse = -1
+            splice = move - n
+        else:
+            collapse = move
+            splice = -1
+        if collapse >= 0:  # collapse branch u into one leaf
+            u = collapse
             nb_ = 0
             nl = 0
             sp = 0
@@ -406,10 +396,10 @@ def greedy_steps(left, right, value, normal, offset, points, y, home0, stop_leav
                 ph[lf] = -1
                 alive[lf] = False
                 heap_remove(heap, pos, key, size, n + lf)
-            alive[u] = True
             for t in range(nb_):
                 b = sub[t]
                 heap_remove(heap, pos, key, size, b)
+                heap_remove(heap, pos, key, size, 2 * n + b)
                 if b != u:
                     alive[b] = False
             sib = _sibling(u, par, cl, cr)
@@ -425,14 +415,97 @@ def greedy_steps(left, right, value, normal, offset, points, y, home0, stop_leav
             nlv[u] = 1
             es[u] = _err(W, W1, val, u)
             nt = _touch(u, stamp, now, touched, nt)
-            start = par[u]
-        a = start
-        while a >= 0:
-            nlv[a] -= removed
-            es[a] += delta
-            nt = _touch(a, stamp, now, touched, nt)
-            a = par[a]
-        _update_keys(touched, nt, n, alive, leaf, par, W, W1, es, nlv, aerr, val, heap, pos, key, size)
+            a = par[u]
+            while a >= 0:
+                nlv[a] -= removed
+                es[a] += delta
+                nt = _touch(a, stamp, now, touched, nt)
+                a = par[a]
+        if splice >= 0:  # remove leaf c, its sibling s takes the parent's place
+            c = splice
+            v = par[c]
+            s = cr[v] if cl[v] == c else cl[v]
+            g = par[v]
+            delta = aerr[c] - _err(W, W1, val, c)
+            out_node[m] = v
+            out_keep[m] = KEEP_LEFT if cl[v] == s else KEEP_RIGHT
+            total += delta
+            out_error[m] = total
+            m += 1
+            if g >= 0:
+                if cl[g] == v:
+                    cl[g] = s
+                else:
+                    cr[g] = s
+            else:
+                root = s
+            par[s] = g
+            alive[v] = False
+            alive[c] = False
+            heap_remove(heap, pos, key, size, v)
+            heap_remove(heap, pos, key, size, 2 * n + v)
+            heap_remove(heap, pos, key, size, n + c)
+            nt = _touch(s, stamp, now, touched, nt)
+            # the points of c move into s and land where their alt route ended
+            k = _collect(ph, pn, c, buf)
+            for t in range(k):
+                p = buf[t]
+                _unlink(ah, an, ap, alt[p], p)
+                x0 = points[p, 0]
+                x1 = points[p, 1]
+                x2 = points[p, 2]
+                depth = 0
+                i = s
+                while True:
+                    path[depth] = i
+                    depth += 1
+                    W[i] += 1
+                    if y[p]:
+                        W1[i] += 1
+                    nt = _touch(i, stamp, now, touched, nt)
+                    if leaf[i]:
+                        break
+                    d = (np.float64(normal[i, 0]) * x0 + np.float64(normal[i, 1]) * x1
+                         + np.float64(normal[i, 2]) * x2)
+                    i = cl[i] if d < np.float64(offset[i]) else cr[i]
+                if val[i] != y[p]:
+                    for j in range(depth):
+                        es[path[j]] += 1
+                home[p] = i
+                _push(ph, pn, pp, i, p)
+                if not leaf[s]:
+                    aerr[i] += _set_alt(p, _sibling(i, par, cl, cr), cl, cr, leaf, val, normal, offset, points,
+                                        y, alt, ah, an, ap)
+                else:
+                    alt[p] = -1
+            ph[c] = -1
+            # points whose alt ended in c continue through s
+            k = _collect(ah, an, c, buf)
+            for t in range(k):
+                p = buf[t]
+                o = home[p]
+                aerr[o] += _set_alt(p, s, cl, cr, leaf, val, normal, offset, points, y, alt, ah, an, ap)
+                aerr[o] -= 1 if val[c] != y[p] else 0
+                nt = _touch(o, stamp, now, touched, nt)
+            ah[c] = -1
+            if leaf[s]:  # its sibling changed: route all its points' alts anew
+                k = _collect(ph, pn, s, buf)
+                sib = _sibling(s, par, cl, cr)
+                aerr[s] = 0
+                for t in range(k):
+                    p = buf[t]
+                    if alt[p] >= 0:
+                        _unlink(ah, an, ap, alt[p], p)
+                    aerr[s] += _set_alt(p, sib, cl, cr, leaf, val, normal, offset, points, y, alt, ah, an, ap)
+                nt = _touch(s, stamp, now, touched, nt)
+            a = g
+            while a >= 0:
+                nlv[a] -= 1
+                es[a] += delta
+                nt = _touch(a, stamp, now, touched, nt)
+                a = par[a]
+        _update_keys(touched, nt, n, alive, leaf, par, cl, cr, W, W1, es, nlv, aerr, val, heap, pos, key, size,
+                     max_splice, max_splice_points, normal, offset, points, y, ph, pn, stack2, bstamp, now)
     return out_node[:m], out_keep[:m], out_value[:m], out_error[:m]
 
 
