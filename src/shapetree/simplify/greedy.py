@@ -8,11 +8,13 @@ distribution (half uniform in the box, half near the surface), repeatedly take t
   then routed through that subtree), and
 * the same for a small subtree (at most ``MAX_SPLICE`` leaves and ``MAX_SPLICE_POINTS`` points),
 
-costed as the increase in disagreements with the labels per removed leaf, until the budget. Every step of the recorded order removes exactly one leaf (a collapse of a
-k-leaf branch is recorded as k - 1 collapses of two-leaf branches, children first; a subtree
-splice as its collapse, then the splice of that leaf), so the tree
-at any budget ``N`` is the full tree after the first ``leaves - N`` steps, and ``simplify(tree,
-N)`` is exactly ``simplification_order(tree).at(N)``.
+costed as the increase in disagreements with the labels per removed leaf, until the budget.
+
+Every step of the recorded order removes exactly one leaf (a collapse of a k-leaf branch is
+recorded as k - 1 collapses of two-leaf branches, children first; a subtree splice as its
+collapse, then the splice of that leaf), so the tree at any budget ``N`` is the full tree after
+the first ``leaves - N`` steps, and ``simplify(tree, N)`` is exactly
+``simplification_order(tree).at(N)``.
 """
 
 from __future__ import annotations
