@@ -50,6 +50,23 @@ def test_simplify_never_adds_leaves(tree_300):
     assert simplify(tree_300, 10_000) is tree_300
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 60), st.integers(1, 80))
+def test_simplify_never_adds_leaves_and_leaves_no_node_unreachable(seed, n_leaves, budget):
+    tree = random_tree(np.random.default_rng(seed), n_leaves)
+    small = simplify(tree, budget, n_samples=2_000, seed=seed % 5)
+    assert small.n_leaves == min(budget, n_leaves)
+    assert reachable_and_preorder(small)
+
+
+def test_a_tree_without_a_surface_simplifies_to_its_value():
+    tree = random_tree(np.random.default_rng(1), 30)
+    tree = Tree(tree.normal, tree.offset, tree.left, tree.right, np.ones(tree.n_nodes, bool) & (tree.left < 0),
+                tree.bounds)
+    small = simplify(tree, 1, n_samples=20_000)
+    assert small.n_leaves == 1 and small.value[0]
+
+
 def test_every_kept_plane_is_a_plane_of_the_full_tree(tree_300):
     small = simplify(tree_300, 40, n_samples=20_000)
     full = {tuple(p) for p in np.column_stack([tree_300.normal, tree_300.offset])[tree_300.left >= 0]}

@@ -165,6 +165,8 @@ def _tree_surface_points(tree: Tree, n: int, rng: np.random.Generator, sigma: fl
         ia = tree.contains(a)
         cross = ia != tree.contains(b)
         a, b, ia = a[cross], b[cross], ia[cross]
+        if len(a) == 0:  # no surface this sampling can see (e.g. every leaf has the same value)
+            break
         for _ in range(30):
             mid = 0.5 * (a + b)
             same = tree.contains(mid) == ia
