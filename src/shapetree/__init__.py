@@ -8,6 +8,7 @@ The front door::
     image = shapetree.render(tree, size=(512, 512))               # (h, w, 4) uint8 RGBA
     hits = shapetree.raycast(tree, origins, directions)           # exact first hits
     normal_map = shapetree.fit_normals("mesh.off", tree.bounds)   # list of normal-map trees
+    small = shapetree.simplify(tree, 512, mesh="mesh.off")        # greedy, to a leaf budget
 
 Stages live in subpackages: ``mesh`` (loading, labels, sampling), ``builder``, ``simplifier``,
 ``renderer``, ``extract``, ``formats``, ``tree`` (the Tree and its kernels), ``metrics``.
@@ -28,7 +29,7 @@ _HOMES = {
     "Mesh": "mesh", "load_mesh": "mesh",
     "Camera": "renderer", "Material": "renderer", "RayHits": "renderer", "orbit_camera": "renderer",
     "raycast": "renderer", "render": "renderer",
-    "truncated": "simplifier",
+    "simplify": "simplifier", "truncated": "simplifier",
     "Kind": "tree", "Tree": "tree",
 }
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from .formats import load, read_trees, save
     from .mesh import Mesh, load_mesh
     from .renderer import Camera, Material, RayHits, orbit_camera, raycast, render
-    from .simplifier import truncated
+    from .simplifier import simplify, truncated
     from .tree import Kind, Tree
 
 
@@ -83,6 +84,7 @@ __all__ = [
     "read_trees",
     "render",
     "save",
+    "simplify",
     "truncated",
 ]
 __version__ = "0.1.0"

@@ -1,5 +1,7 @@
-"""Simplification: trees cut down to a leaf budget."""
+"""Simplification to a leaf budget: the greedy simplification and its level-of-detail order
+(greedy, kernels), and the best-first truncation used for previews (truncate)."""
 
+from .greedy import SimplificationOrder, labelled_points, simplification_order, simplify
 from .truncate import truncated
 
-__all__ = ["truncated"]
+__all__ = ["SimplificationOrder", "labelled_points", "simplification_order", "simplify", "truncated"]
