@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import box_tree, sphere_mesh
+from conftest import DATA, box_tree, sphere_mesh
 
 import shapetree
 from shapetree import UsageError, build, raycast
@@ -159,3 +159,22 @@ def test_a_wrong_kind_of_tree_is_named_with_the_right_article(tmp_path):
     shapetree.save(TREE, path)
     with pytest.raises(shapetree.FormatError, match="holds an occupancy tree, but a normals tree is needed"):
         shapetree.read_trees(path, shapetree.Kind.NORMALS)
+
+
+@pytest.mark.parametrize("call", [
+    lambda t: shapetree.simplify(t, 2.5),
+    lambda t: shapetree.simplify(t, 0),
+    lambda t: shapetree.simplify(t, 4, seed=1.5),
+    lambda t: shapetree.simplify(t, 4, seed=None),
+    lambda t: shapetree.truncated(t, True),
+    lambda t: shapetree.truncated(t, 4, seed=-1),
+    lambda t: shapetree.fit_normals(DATA / "bunny_lowres.obj", t.bounds, max_leaves=2.5),
+    lambda t: shapetree.fit_normals(DATA / "bunny_lowres.obj", t.bounds, n_trees=0),
+    lambda t: shapetree.fit_normals(DATA / "bunny_lowres.obj", t.bounds, seed=2**70),
+    lambda t: shapetree.fit_normals(DATA / "bunny_lowres.obj", t.bounds, learning_rate=float("nan")),
+])
+def test_other_public_functions_check_their_arguments_up_front(call):
+    from factories import random_tree
+
+    with pytest.raises(UsageError):
+        call(random_tree(np.random.default_rng(0), 30))

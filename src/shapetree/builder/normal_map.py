@@ -16,10 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import validate
 from ..errors import UsageError
 from ..mesh import Mesh, as_mesh, surface_barycentric, vertex_normals
 from ..tree import Kind, Tree, bounds_frame, sides, tree_in_preorder
 from .directions import fibonacci_directions
+from .settings import MAX_LEAVES
 from .variance import best_split, best_split_parallel
 
 DEFAULT_MAX_LEAVES = 4096
@@ -191,6 +193,13 @@ def fit_normals(mesh: Mesh | str | Path, bounds: np.ndarray | None = None, *, n_
     most ``max_leaves`` leaves) fitted to ``samples`` points near the surface, on ``bounds``
     ((2, 3); default: the mesh's; pass the occupancy tree's). ``smooth``: fit interpolated vertex
     normals (else face normals). Evaluate with ``shapetree.tree.predict_normals``."""
+    n_trees = validate.integer("n_trees", n_trees, 1, 1024)
+    max_leaves = validate.integer("max_leaves", max_leaves, 1, MAX_LEAVES)
+    samples = validate.integer("samples", samples, 16, 1 << 31)
+    spread = validate.real("spread", spread, 0.0, 1.0)
+    smooth = validate.flag("smooth", smooth)
+    learning_rate = validate.real("learning_rate", learning_rate, 0.0, 1.0)
+    seed = validate.integer("seed", seed, 0, validate.MAX_SEED)
     m = as_mesh(mesh)
     if samples < 16:
         raise UsageError(f"samples must be >= 16, got {samples}")

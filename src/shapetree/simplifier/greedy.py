@@ -24,6 +24,7 @@ from numbers import Integral
 
 import numpy as np
 
+from .. import validate
 from ..errors import UsageError
 from ..mesh import Mesh, as_mesh, inside, sample_surface
 from ..tree import Kind, Tree
@@ -180,8 +181,8 @@ def _tree_surface_points(tree: Tree, n: int, rng: np.random.Generator, sigma: fl
 
 
 def _order(tree: Tree, stop_leaves: int, mesh, seed: int, n_samples: int) -> SimplificationOrder:
-    if not isinstance(seed, Integral) or isinstance(seed, bool):
-        raise UsageError(f"seed must be an integer, got {seed!r}")
+    seed = validate.integer("seed", seed, 0, validate.MAX_SEED)
+    n_samples = validate.integer("n_samples", n_samples, 1, 1 << 31)
     pts, labels = labelled_points(tree, mesh, n=n_samples, seed=seed)
     home = tree.apply(pts)
     start_error = int(np.count_nonzero(tree.value[home] != labels))
@@ -195,10 +196,7 @@ def _order(tree: Tree, stop_leaves: int, mesh, seed: int, n_samples: int) -> Sim
 
 
 def _check_budget(max_leaves) -> None:
-    if not isinstance(max_leaves, Integral) or isinstance(max_leaves, bool):
-        raise UsageError(f"max_leaves must be an integer, got {max_leaves!r}")
-    if max_leaves < 1:
-        raise UsageError(f"max_leaves must be >= 1, got {max_leaves}")
+    validate.integer("max_leaves", max_leaves, 1, 1 << 40)
 
 
 def _check_tree(tree) -> Tree:

@@ -6,6 +6,7 @@ import heapq
 
 import numpy as np
 
+from .. import validate
 from ..errors import UsageError
 from ..tree import Kind, Tree, collapse
 
@@ -17,8 +18,9 @@ def truncated(tree: Tree, max_leaves: int, n_samples: int = 200_000, seed: int =
     complete); each cut node becomes a leaf of its majority value."""
     if tree.kind != Kind.OCCUPANCY:
         raise UsageError("truncated() needs an occupancy tree")
-    if max_leaves < 1:
-        raise UsageError(f"max_leaves must be >= 1, got {max_leaves}")
+    max_leaves = validate.integer("max_leaves", max_leaves, 1, 1 << 40)
+    n_samples = validate.integer("n_samples", n_samples, 1, 1 << 31)
+    seed = validate.integer("seed", seed, 0, validate.MAX_SEED)
     lo, hi = tree.bounds
     points = np.random.default_rng(seed).uniform(lo, hi, (n_samples, 3))
     leaf = tree.apply(points)
