@@ -8,15 +8,21 @@ import zlib
 
 import numpy as np
 import pytest
-from conftest import random_tree
-from factories import cad_like
+from factories import cad_like, random_tree
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_stree_v2 import framed_tree, patched, with_crc
 
 from shapetree import FormatError, Kind
 from shapetree.formats import decode_stree, encode_trees, quantize
-from shapetree.formats.quantized import DEFAULT_PRECISION, encode_planes, root_box
+from shapetree.formats.quantized import (
+    DEFAULT_PRECISION,
+    DISAGREEMENT_BUDGET,
+    auto_precision,
+    disagreement,
+    encode_planes,
+    root_box,
+)
 from shapetree.formats.stree_v2 import HEADER, encode_quantized_blocks
 from shapetree.tree import trees_equal
 
@@ -37,6 +43,8 @@ def test_decode_of_encode_is_quantize_and_quantize_is_idempotent(seed, n_leaves,
     expected = [quantize(t, escapes=escapes) for t in trees]
     assert all(trees_equal(a, b) for a, b in zip(back, expected, strict=True))
     assert all(trees_equal(quantize(q, escapes=escapes), q) for q in expected)
+    precision = zlib.decompress(data[HEADER.size:-4])[0]  # idempotent at the file's precision too
+    assert all(trees_equal(quantize(q, precision, escapes=escapes), q) for q in expected)
     if kind == Kind.NORMALS:  # leaf vectors stay float32
         assert all(np.array_equal(a.value, t.value) for a, t in zip(back, trees, strict=True))
 
@@ -76,7 +84,7 @@ def test_axis_planes_are_stored_exactly_and_repeated_planes_reuse_the_first():
 
 def test_quantised_planes_stay_within_the_tolerance_of_the_originals():
     tree = framed_tree(np.random.default_rng(11), 400)
-    q = quantize(tree)
+    q = quantize(tree, DEFAULT_PRECISION)
     lo, hi = tree.bounds
     pts = np.random.default_rng(1).uniform(lo, hi, (200_000, 3))
     changed = tree.contains(pts) != q.contains(pts)
@@ -89,6 +97,17 @@ def test_quantised_planes_stay_within_the_tolerance_of_the_originals():
     blo, bhi = root_box(tree)
     tol = np.max(bhi - blo) * 2.0**-DEFAULT_PRECISION
     assert np.all(dist.min(axis=1) < 4 * tol)
+
+
+def test_the_automatic_precision_is_the_lowest_within_the_disagreement_budget():
+    tree = framed_tree(np.random.default_rng(8), 800)
+    p = auto_precision(tree)
+    assert p == zlib.decompress(encode_trees([tree])[HEADER.size:-4])[0]
+    assert disagreement(tree, quantize(tree, p)) <= DISAGREEMENT_BUDGET < disagreement(tree, quantize(tree, p - 1))
+    assert auto_precision(tree, budget=DISAGREEMENT_BUDGET / 4) > p
+    # a quantised tree saved again keeps its precision (and so its planes), though a lower one might pass
+    q = quantize(tree, 15)
+    assert auto_precision(q) == 15 and trees_equal(quantize(q), q)
 
 
 def test_quantised_files_are_several_times_smaller_than_float32_ones():

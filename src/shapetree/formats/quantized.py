@@ -16,7 +16,7 @@ import numba as nb
 import numpy as np
 
 from ..errors import FormatError
-from ..tree import Tree
+from ..tree import Kind, Tree
 
 DEFAULT_PRECISION = 12  # tolerance 2^-12 of the frame box's longest side
 DEFAULT_NORMAL_EXTRA = 1  # normal bits = offset-scale bits of the box + this
@@ -25,6 +25,9 @@ MAX_NORMAL_EXTRA = 8
 MIN_NORMAL_BITS = 2
 MAX_NORMAL_BITS = 20  # 2^19 - 1 steps: float32 rounding of a decoded normal never changes its code
 MAX_OFFSET_BITS = 30
+DISAGREEMENT_BUDGET = 1e-3  # automatic precision: quantised and float32 trees disagree on at most this
+AUTO_PRECISIONS = range(10, 17)  # ... fraction of the float32 tree's inside volume, at the first of these
+AUTO_SAMPLES = 200_000
 DEFAULT_EXACT = "axis"  # which planes coding 2 stores as float32 (see plane_hints)
 MAX_FRAME = 2.0**100  # root box coordinates beyond this are refused (no overflow anywhere)
 
@@ -489,10 +492,40 @@ def encode_planes(tree: Tree, precision: int = DEFAULT_PRECISION, extra: int = D
     return _pack_bits(codes, widths).tobytes(), qn, qo
 
 
-def quantize(tree: Tree, precision: int = DEFAULT_PRECISION, extra: int = DEFAULT_NORMAL_EXTRA,
+def disagreement(tree: Tree, q: Tree, samples: int = AUTO_SAMPLES) -> float:
+    """The volume where occupancy trees ``q`` and ``tree`` disagree, as a fraction of ``tree``'s inside
+    volume, by ``samples`` seeded uniform points in the bounds."""
+    pts = np.random.default_rng(0).uniform(tree.bounds[0], tree.bounds[1], (samples, 3))
+    inside = tree.contains(pts)
+    return float(np.count_nonzero(q.contains(pts) != inside)) / max(int(np.count_nonzero(inside)), 1)
+
+
+def auto_precision(tree: Tree, extra: int = DEFAULT_NORMAL_EXTRA, escapes: bool = True, exact: str = DEFAULT_EXACT,
+                   budget: float = DISAGREEMENT_BUDGET) -> int:
+    """The precision shapetree writes when none is asked for: for an occupancy tree one of
+    ``AUTO_PRECISIONS`` at which ``tree`` is already quantised (so saving a loaded file again loses
+    nothing), else the lowest whose quantised tree stays within ``budget`` of ``tree`` (see
+    ``disagreement``; the highest when none does); ``DEFAULT_PRECISION`` for normal maps (the trees
+    of one file share one precision)."""
+    if tree.kind != Kind.OCCUPANCY:
+        return DEFAULT_PRECISION
+    chosen = None
+    branch = tree.left >= 0
+    for p in AUTO_PRECISIONS:
+        _, qn, qo = encode_planes(tree, p, extra, escapes, exact)
+        if np.array_equal(qn[branch], tree.normal[branch]) and np.array_equal(qo[branch], tree.offset[branch]):
+            return p  # already quantised at p (a loaded file saved again): keep it exactly
+        if chosen is None and disagreement(tree, tree.replace(normal=qn, offset=qo)) <= budget:
+            chosen = p
+    return AUTO_PRECISIONS[-1] if chosen is None else chosen
+
+
+def quantize(tree: Tree, precision: int | None = None, extra: int = DEFAULT_NORMAL_EXTRA,
              escapes: bool = True, exact: str = DEFAULT_EXACT) -> Tree:
     """``tree`` exactly as a quantised file (coding 2, or 1 without ``escapes``) stores it: the same
     structure and leaves, the planes decode(encode(tree)) gives (children see their parents'
-    quantised planes)."""
+    quantised planes). ``precision`` None: ``auto_precision``, what ``encode_trees`` writes."""
+    if precision is None:
+        precision = auto_precision(tree, extra, escapes, exact)
     _, qn, qo = encode_planes(tree, precision, extra, escapes, exact)
     return tree.replace(normal=qn, offset=qo)
