@@ -138,8 +138,10 @@ def quantised_file(raw: bytes, template: bytes) -> bytes:
 
 
 def valid_quantised() -> tuple[bytes, bytes]:
-    tree = framed_tree(np.random.default_rng(7), 60)
-    return encode_trees([tree]), encode_quantized_blocks([tree], Kind.OCCUPANCY)
+    # axis and repeated planes: the stream holds exact and reuse escapes as well as regular codes
+    tree = cad_like(framed_tree(np.random.default_rng(7), 60), np.random.default_rng(8))
+    precision = auto_precision(tree)
+    return encode_trees([tree]), encode_quantized_blocks([tree], Kind.OCCUPANCY, precision)
 
 
 def test_lying_quantised_streams_are_rejected():

@@ -19,7 +19,7 @@ from ..errors import FormatError
 from ..tree import Kind, Tree
 
 DEFAULT_PRECISION = 12  # tolerance 2^-12 of the frame box's longest side
-DEFAULT_NORMAL_EXTRA = 1  # normal bits = offset-scale bits of the box + this
+DEFAULT_NORMAL_EXTRA = 0  # normal bits = offset-scale bits of the box + this (format_size: 0 beats 1 by 2%)
 MAX_PRECISION = 24
 MAX_NORMAL_EXTRA = 8
 MIN_NORMAL_BITS = 2
