@@ -1,4 +1,4 @@
-"""Plane coding 1 of ``.stree`` v2 (see ``docs/format.md``): quantised planes whose precision follows
+"""Plane codings 1 and 2 of ``.stree`` v2 (see ``docs/format.md``): quantised planes whose precision follows
 the cell they cut.
 
 Every node keeps a conservative axis-aligned box of its cell in frame coordinates, propagated from
@@ -7,7 +7,9 @@ grows with its box (the angle error times the box stays within the tolerance); i
 code within the interval of ``n . u`` over the box, with a bit count from that interval's width.
 The decoder recomputes the same boxes, so it knows every bit count. All arithmetic is float64
 ``+ - * /`` and comparisons (no FMA: numba's fastmath stays off), so the browser reader computes
-bit-identical planes.
+bit-identical planes. Coding 2 adds an escape (the unused normal code ``2m + 1``) to reuse an earlier
+coded plane or to store a float32 plane exactly (axis planes: CAD faces the builder hits exactly),
+and ``auto_precision`` picks the tolerance per file from a disagreement budget.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The ``.stree`` file format, version 2 (see ``docs/format.md``): planes in the tree's frame, either
-float32 (plane coding 0, lossless) or quantised to the cell they cut (coding 1, the default), the
-tree blocks deflated (zlib, which browsers decode natively), a CRC-32 over the whole file."""
+float32 (plane coding 0, lossless) or quantised to the cell they cut (coding 1, or coding 2 with
+escapes to reused and exact planes: the default), the tree blocks deflated (zlib, which browsers
+decode natively), a CRC-32 over the whole file."""
 
 from __future__ import annotations
 
