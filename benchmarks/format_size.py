@@ -1,6 +1,6 @@
 """Bytes per leaf of the .stree codings and what quantising the planes costs in IoU.
 
-For each mesh and leaf budget: the size of the tree as v2 plane coding 1 (quantised, the default),
+For each mesh and leaf budget: the size of the tree as v2 plane coding 2 (quantised with escapes, the default; `--coding 1` without),
 coding 0 (float32, ``lossless``) and v1 (float32, no deflate; computed from its layout since v1
 cannot hold framed trees), and the IoU against the mesh (Occupancy Networks protocol,
 ``shapetree.metrics.occupancy_metrics``) of the float32 and the quantised tree. Built trees are
@@ -20,13 +20,14 @@ from common import MESHES, RESULTS
 
 import shapetree
 from shapetree.formats import encode_trees, quantize
-from shapetree.formats.quantized import DEFAULT_NORMAL_EXTRA, DEFAULT_PRECISION, encode_planes
+from shapetree.formats.quantized import DEFAULT_NORMAL_EXTRA, auto_precision, encode_planes
 from shapetree.formats.stree_v1 import HEADER as V1_HEADER
 from shapetree.formats.stree_v1 import tree_bytes
-from shapetree.formats.stree_v2 import QUANTIZED_PLANES, VERSION
+from shapetree.formats.stree_v2 import ESCAPED_PLANES, VERSION
 from shapetree.metrics import occupancy_metrics
 
-SHARED = ["cgal_bunny00.off", "cgal_fandisk.off", "netgen_hinge.stl", "cgal_armadillo.off"]
+SHARED = ["cgal_bunny00.off", "cgal_fandisk.off", "netgen_hinge.stl", "netgen_part1.stl", "cgal_armadillo.off",
+          "cgal_rotor.off", "cgal_pinion.off"]
 CACHE = RESULTS / "cache"
 
 
@@ -45,38 +46,42 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--meshes", nargs="+", default=SHARED)
     ap.add_argument("--leaves", nargs="+", type=int, default=[512, 2048, 16384])
-    ap.add_argument("--precision", type=int, default=DEFAULT_PRECISION)
+    ap.add_argument("--precision", type=int, default=None, help="default: per file (auto_precision)")
     ap.add_argument("--extra", type=int, default=DEFAULT_NORMAL_EXTRA)
+    ap.add_argument("--coding", type=int, choices=[1, 2], default=ESCAPED_PLANES)
     ap.add_argument("--samples", type=int, default=100_000, help="IoU points (and near-surface points)")
     args = ap.parse_args()
     rows = []
-    print(f"plane coding {QUANTIZED_PLANES} of .stree v{VERSION}: precision {args.precision}, normal extra {args.extra}")
-    print("| mesh | leaves | coding 1 B/leaf | coding 0 B/leaf | v1 B/leaf | plane bits/branch | IoU float32 "
-          "| IoU quantised | delta |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    escapes = args.coding == ESCAPED_PLANES
+    print(f"plane coding {args.coding} of .stree v{VERSION}: precision {args.precision or 'auto'}, "
+          f"normal extra {args.extra}")
+    print(f"| mesh | leaves | precision | coding {args.coding} B/leaf | coding 0 B/leaf | v1 B/leaf | plane bits/branch "
+          "| IoU float32 | IoU quantised | delta |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name in args.meshes:
         mesh = shapetree.load_mesh(MESHES / name)
         for leaves in args.leaves:
             tree = built(name, leaves)
             t0 = time.perf_counter()
-            q1 = encode_trees([tree], precision=args.precision, normal_extra=args.extra)
+            q1 = encode_trees([tree], precision=args.precision, normal_extra=args.extra, escapes=escapes)
             seconds = time.perf_counter() - t0
-            planes, _, _ = encode_planes(tree, args.precision, args.extra)
-            q = quantize(tree, args.precision, args.extra)
+            p = args.precision if args.precision is not None else auto_precision(tree, args.extra, escapes)
+            planes, _, _ = encode_planes(tree, p, args.extra, escapes)
+            q = quantize(tree, p, args.extra, escapes)
             n = tree.n_leaves
             c0 = len(encode_trees([tree], lossless=True))
             v1 = V1_HEADER.size + tree_bytes(n, tree.kind) + 4
             iou_f = occupancy_metrics(tree, mesh, n=args.samples)["iou"]
             iou_q = occupancy_metrics(q, mesh, n=args.samples)["iou"]
-            row = {"mesh": name, "leaves": n, "coding1": len(q1) / n, "coding0": c0 / n, "v1": v1 / n,
+            row = {"mesh": name, "leaves": n, "precision": p, "quantised": len(q1) / n, "coding0": c0 / n, "v1": v1 / n,
                    "plane_bits": 8 * len(planes) / max(n - 1, 1), "iou_float32": iou_f, "iou_quantised": iou_q,
                    "encode_s": seconds}
             rows.append(row)
-            print(f"| {name} | {n} | {row['coding1']:.2f} | {row['coding0']:.2f} | {row['v1']:.2f} | "
+            print(f"| {name} | {n} | {p} | {row['quantised']:.2f} | {row['coding0']:.2f} | {row['v1']:.2f} | "
                   f"{row['plane_bits']:.1f} | {iou_f:.4f} | {iou_q:.4f} | {iou_q - iou_f:+.4f} |", flush=True)
-    mean = float(np.mean([r["coding1"] for r in rows]))
+    mean = float(np.mean([r["quantised"] for r in rows]))
     worst = min(r["iou_quantised"] - r["iou_float32"] for r in rows)
-    print(f"\nmean coding 1: {mean:.2f} bytes/leaf (target <= 3); worst IoU delta {worst:+.4f} (target >= -0.001)")
+    print(f"\nmean coding {args.coding}: {mean:.2f} bytes/leaf (target <= 3); worst IoU delta {worst:+.4f} (target >= -0.001)")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "format_size.json").write_text(json.dumps({"args": vars(args), "rows": rows}, indent=1))
 

@@ -89,3 +89,25 @@ def sphere_mesh(radius: float = 0.6, subdivisions: int = 3) -> Mesh:
 
     s = trimesh.creation.icosphere(subdivisions=subdivisions, radius=radius)
     return Mesh(np.asarray(s.vertices, np.float64), np.asarray(s.faces, np.int64), "<sphere>")
+
+
+def cad_like(tree: Tree, rng: np.random.Generator) -> Tree:
+    """``tree`` with the planes a CAD part's builder makes: some axis-aligned (unit, scaled by a power of
+    two or by 3, flipped), some copies of an earlier branch's plane, some with a zero or tiny
+    component; the structure and leaves unchanged."""
+    normal, offset = tree.normal.copy(), tree.offset.copy()
+    branches = np.flatnonzero(tree.left >= 0)
+    for k, i in enumerate(branches):
+        r = rng.random()
+        if r < 0.25:
+            axis = rng.integers(3)
+            normal[i] = 0.0
+            normal[i, axis] = rng.choice([1.0, -1.0, 0.25, -4.0, 3.0])
+        elif r < 0.5 and k > 0:
+            j = branches[rng.integers(k)]
+            normal[i], offset[i] = normal[j], offset[j]
+        elif r < 0.6:
+            normal[i, rng.integers(3)] = rng.choice([0.0, 1e-30])
+            if not np.any(normal[i]):
+                normal[i, 0] = 1.0
+    return tree.replace(normal=normal, offset=offset)

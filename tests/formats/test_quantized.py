@@ -8,36 +8,83 @@ import zlib
 
 import numpy as np
 import pytest
-from conftest import random_tree
+from factories import cad_like, random_tree
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_stree_v2 import framed_tree, patched, with_crc
 
 from shapetree import FormatError, Kind
 from shapetree.formats import decode_stree, encode_trees, quantize
-from shapetree.formats.quantized import DEFAULT_PRECISION, root_box
+from shapetree.formats.quantized import (
+    DEFAULT_PRECISION,
+    DISAGREEMENT_BUDGET,
+    auto_precision,
+    disagreement,
+    encode_planes,
+    root_box,
+)
 from shapetree.formats.stree_v2 import HEADER, encode_quantized_blocks
 from shapetree.tree import trees_equal
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n_leaves=st.integers(1, 300), kind=st.sampled_from(list(Kind)))
-def test_decode_of_encode_is_quantize_and_quantize_is_idempotent(seed, n_leaves, kind):
+@given(seed=st.integers(0, 2**32 - 1), n_leaves=st.integers(1, 300), kind=st.sampled_from(list(Kind)),
+       cad=st.booleans(), escapes=st.booleans())
+def test_decode_of_encode_is_quantize_and_quantize_is_idempotent(seed, n_leaves, kind, cad, escapes):
     rng = np.random.default_rng(seed)
     trees = [framed_tree(rng, n_leaves, kind)]
     if kind == Kind.NORMALS:
         trees.append(framed_tree(rng, max(1, n_leaves // 3), kind))
-    back = decode_stree(encode_trees(trees))
-    expected = [quantize(t) for t in trees]
+    if cad:
+        trees = [cad_like(t, rng) for t in trees]
+    data = encode_trees(trees, escapes=escapes)
+    assert data[6] == (2 if escapes else 1)
+    back = decode_stree(data)
+    expected = [quantize(t, escapes=escapes) for t in trees]
     assert all(trees_equal(a, b) for a, b in zip(back, expected, strict=True))
-    assert all(trees_equal(quantize(q), q) for q in expected)
+    assert all(trees_equal(quantize(q, escapes=escapes), q) for q in expected)
+    precision = zlib.decompress(data[HEADER.size:-4])[0]  # idempotent at the file's precision too
+    assert all(trees_equal(quantize(q, precision, escapes=escapes), q) for q in expected)
     if kind == Kind.NORMALS:  # leaf vectors stay float32
         assert all(np.array_equal(a.value, t.value) for a, t in zip(back, trees, strict=True))
 
 
+def test_axis_planes_are_stored_exactly_and_repeated_planes_reuse_the_first():
+    tree = cad_like(framed_tree(np.random.default_rng(3), 500), np.random.default_rng(4))
+    q = quantize(tree)
+    branch = tree.left >= 0
+    axis = branch & (np.count_nonzero(tree.normal, axis=1) == 1)
+    assert axis.sum() > 50
+    # the same sides: a power-of-two scale of the float32 plane (3 is not a power of two: a full float32 normal)
+    nz = tree.normal[axis] != 0
+    ratio = q.normal[axis][nz].astype(np.float64) / tree.normal[axis][nz]
+    assert np.array_equal(np.log2(ratio) % 1, np.zeros(axis.sum()))
+    assert np.array_equal(q.offset[axis], (tree.offset[axis] * ratio).astype(np.float32))
+    assert np.all(np.isin(np.abs(q.normal[axis][nz]), [0.75, 1.0]))
+    assert np.all((np.abs(q.normal[axis][nz]) == 0.75) == (np.abs(tree.normal[axis][nz]) == 3.0))
+    lo, hi = tree.bounds
+    pts = np.random.default_rng(1).uniform(lo, hi, (100_000, 3))
+    u = tree.to_frame(pts)
+    for i in np.flatnonzero(axis)[:40]:
+        assert np.array_equal(u @ tree.normal[i].astype(np.float64) < tree.offset[i],
+                              u @ q.normal[i].astype(np.float64) < q.offset[i])
+    # every repeat of a plane decodes to the same float32 plane as its first use when that one is exact,
+    # and reusing them (exact planes aside) makes the plane stream smaller than coding 1's
+    planes = np.concatenate([tree.normal, tree.offset[:, None]], axis=1)
+    seen = {}
+    for i in np.flatnonzero(axis):
+        key = planes[i].tobytes()
+        if key in seen:
+            j = seen[key]
+            assert np.array_equal(q.normal[i], q.normal[j]) and q.offset[i] == q.offset[j]
+        seen.setdefault(key, i)
+    reused = len(encode_planes(tree, exact="none")[0])
+    assert reused < len(encode_planes(tree, escapes=False)[0])
+
+
 def test_quantised_planes_stay_within_the_tolerance_of_the_originals():
     tree = framed_tree(np.random.default_rng(11), 400)
-    q = quantize(tree)
+    q = quantize(tree, DEFAULT_PRECISION)
     lo, hi = tree.bounds
     pts = np.random.default_rng(1).uniform(lo, hi, (200_000, 3))
     changed = tree.contains(pts) != q.contains(pts)
@@ -50,6 +97,17 @@ def test_quantised_planes_stay_within_the_tolerance_of_the_originals():
     blo, bhi = root_box(tree)
     tol = np.max(bhi - blo) * 2.0**-DEFAULT_PRECISION
     assert np.all(dist.min(axis=1) < 4 * tol)
+
+
+def test_the_automatic_precision_is_the_lowest_within_the_disagreement_budget():
+    tree = framed_tree(np.random.default_rng(8), 800)
+    p = auto_precision(tree)
+    assert p == zlib.decompress(encode_trees([tree])[HEADER.size:-4])[0]
+    assert disagreement(tree, quantize(tree, p)) <= DISAGREEMENT_BUDGET < disagreement(tree, quantize(tree, p - 1))
+    assert auto_precision(tree, budget=DISAGREEMENT_BUDGET / 4) > p
+    # a quantised tree saved again keeps its precision (and so its planes), though a lower one might pass
+    q = quantize(tree, 15)
+    assert auto_precision(q) == 15 and trees_equal(quantize(q), q)
 
 
 def test_quantised_files_are_several_times_smaller_than_float32_ones():
@@ -80,8 +138,10 @@ def quantised_file(raw: bytes, template: bytes) -> bytes:
 
 
 def valid_quantised() -> tuple[bytes, bytes]:
-    tree = framed_tree(np.random.default_rng(7), 60)
-    return encode_trees([tree]), encode_quantized_blocks([tree], Kind.OCCUPANCY)
+    # axis and repeated planes: the stream holds exact and reuse escapes as well as regular codes
+    tree = cad_like(framed_tree(np.random.default_rng(7), 60), np.random.default_rng(8))
+    precision = auto_precision(tree)
+    return encode_trees([tree]), encode_quantized_blocks([tree], Kind.OCCUPANCY, precision)
 
 
 def test_lying_quantised_streams_are_rejected():

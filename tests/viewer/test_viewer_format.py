@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from factories import random_tree
+from factories import cad_like, random_tree
 
 import shapetree
 from shapetree import FormatError
@@ -58,7 +58,7 @@ def with_crc(body: bytes) -> bytes:
 
 def test_valid_files_decode_to_the_same_trees(page, trees_dir):
     codings = {name: (trees_dir / name).read_bytes()[6] for name in ("bunny.stree", "bunny-lossless.stree")}
-    assert codings == {"bunny.stree": 1, "bunny-lossless.stree": 0}
+    assert codings == {"bunny.stree": 2, "bunny-lossless.stree": 0}
     for name in ("bunny.stree", "bunny-lossless.stree", "bunny-normals.stree"):
         data = (trees_dir / name).read_bytes()
         got = js_decode(page, data, name)
@@ -130,7 +130,7 @@ def broken_v2_files(data: bytes, rng) -> list[tuple[str, bytes, bool]]:
         return with_crc(bytes(b))
 
     out = [("short", data[:90], True), ("crc", data[:-1] + bytes([data[-1] ^ 1]), True),
-           ("kind", at(5, "<B", 9), True), ("coding", at(6, "<B", 2), True), ("flags", at(7, "<B", 4), True),
+           ("kind", at(5, "<B", 9), True), ("coding", at(6, "<B", 3), True), ("flags", at(7, "<B", 4), True),
            ("count", at(8, "<H", 3), True), ("reserved", at(10, "<H", 1), True),
            ("bounds", at(12, "<d", np.nan), True), ("origin", at(60, "<d", np.inf), True),
            ("scale", at(84, "<d", 0.0), True), ("raw-huge", at(92, "<I", 2**31 + 1), True),
@@ -166,11 +166,16 @@ def test_quantised_planes_are_the_python_ones_bit_for_bit(page):
 
     bounds = np.array([[-3e7, 1e7, 5.0], [-3e7 + 12, 1e7 + 7, 9.0]])
     origin, scale = bounds_frame(bounds)
-    for seed, n_leaves in ((0, 1), (1, 2), (2, 700)):
-        unit = random_tree(np.random.default_rng(seed), n_leaves, bounds=(bounds - origin) / scale)
+    cases = [(seed, n_leaves, cad, escapes) for seed, n_leaves in ((0, 1), (1, 2), (2, 700), (3, 400))
+             for cad in (False, True) for escapes in (True, False)]
+    for seed, n_leaves, cad, escapes in cases:
+        rng = np.random.default_rng(seed)
+        unit = random_tree(rng, n_leaves, bounds=(bounds - origin) / scale)
         tree = unit.replace(bounds=bounds, origin=origin, scale=scale)
-        got = js_decode(page, encode_trees([tree]))["trees"][0]
-        q = quantize(tree)
+        if cad:  # axis planes (exact escapes), repeated planes (reuse escapes), zero components
+            tree = cad_like(tree, rng)
+        got = js_decode(page, encode_trees([tree], escapes=escapes))["trees"][0]
+        q = quantize(tree, escapes=escapes)
         planes = np.asarray(got["planes"], np.float32).reshape(-1, 4)
         branch = q.left >= 0
         assert np.array_equal(planes[branch, :3], q.normal[branch]) and np.array_equal(planes[branch, 3],

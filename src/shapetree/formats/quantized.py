@@ -1,4 +1,4 @@
-"""Plane coding 1 of ``.stree`` v2 (see ``docs/format.md``): quantised planes whose precision follows
+"""Plane codings 1 and 2 of ``.stree`` v2 (see ``docs/format.md``): quantised planes whose precision follows
 the cell they cut.
 
 Every node keeps a conservative axis-aligned box of its cell in frame coordinates, propagated from
@@ -7,7 +7,9 @@ grows with its box (the angle error times the box stays within the tolerance); i
 code within the interval of ``n . u`` over the box, with a bit count from that interval's width.
 The decoder recomputes the same boxes, so it knows every bit count. All arithmetic is float64
 ``+ - * /`` and comparisons (no FMA: numba's fastmath stays off), so the browser reader computes
-bit-identical planes.
+bit-identical planes. Coding 2 adds an escape (the unused normal code ``2m + 1``) to reuse an earlier
+coded plane or to store a float32 plane exactly (axis planes: CAD faces the builder hits exactly),
+and ``auto_precision`` picks the tolerance per file from a disagreement budget.
 """
 
 from __future__ import annotations
@@ -16,15 +18,19 @@ import numba as nb
 import numpy as np
 
 from ..errors import FormatError
-from ..tree import Tree
+from ..tree import Kind, Tree
 
 DEFAULT_PRECISION = 12  # tolerance 2^-12 of the frame box's longest side
-DEFAULT_NORMAL_EXTRA = 1  # normal bits = offset-scale bits of the box + this
+DEFAULT_NORMAL_EXTRA = 0  # normal bits = offset-scale bits of the box + this (format_size: 0 beats 1 by 2%)
 MAX_PRECISION = 24
 MAX_NORMAL_EXTRA = 8
 MIN_NORMAL_BITS = 2
 MAX_NORMAL_BITS = 20  # 2^19 - 1 steps: float32 rounding of a decoded normal never changes its code
 MAX_OFFSET_BITS = 30
+DISAGREEMENT_BUDGET = 1e-3  # automatic precision: quantised and float32 trees disagree on at most this
+AUTO_PRECISIONS = range(10, 17)  # ... fraction of the float32 tree's inside volume, at the first of these
+AUTO_SAMPLES = 200_000
+DEFAULT_EXACT = "axis"  # which planes coding 2 stores as float32 (see plane_hints)
 MAX_FRAME = 2.0**100  # root box coordinates beyond this are refused (no overflow anywhere)
 
 
@@ -117,19 +123,94 @@ def _split_box(n, o, lo, hi, mins, maxs, llo, lhi, rlo, rhi):
             rhi[i] = br
 
 
+@nb.njit(cache=True, inline="always")
+def _table_bits(size):
+    """Bits of an index into a table of ``size`` planes: the smallest ``w`` with ``2^w >= size``."""
+    w = 0
+    while (1 << w) < size:
+        w += 1
+    return w
+
+
+@nb.njit(cache=True, inline="always")
+def _f32_bits(x):
+    buf = np.empty(1, np.float32)
+    buf[0] = x
+    return np.int64(buf.view(np.uint32)[0])
+
+
+@nb.njit(cache=True, inline="always")
+def _bits_f32(v):
+    buf = np.empty(1, np.uint32)
+    buf[0] = np.uint32(v)
+    return buf.view(np.float32)[0]
+
+
 @nb.njit(cache=True)
-def _encode_planes(normal, offset, left, right, root_lo, root_hi, tol, extra):
-    """Choose every branch's codes; returns (codes (n, 3) int64, widths (n, 3) int64, the quantised
-    float32 normal (n, 3) and offset (n,) the decoder will rebuild)."""
+def _exact_form(n0, n1, n2, o):
+    """The exact escape of a float32 plane, scaled by a power of two (which changes no side):
+    ``(form, x, y, z, offset)``, form 0..5 an axis normal (axis ``form // 2``, negative if odd), 6 a
+    full normal with every ``|n_i| <= 1``, -1 when no exact form exists (a zero normal, or scaling
+    would round)."""
+    big = max(abs(n0), max(abs(n1), abs(n2)))
+    if big == 0.0 or not np.isfinite(big) or not np.isfinite(o):
+        return -1, 0.0, 0.0, 0.0, 0.0
+    s = 1.0  # a power of two with big * s in [0.5, 1)
+    while big * s >= 1.0:
+        s = s * 0.5
+    while big * s < 0.5:
+        s = s * 2.0
+    v0, v1, v2, vo = n0 * s, n1 * s, n2 * s, o * s
+    if (np.float64(np.float32(v0)) != v0 or np.float64(np.float32(v1)) != v1
+            or np.float64(np.float32(v2)) != v2 or np.float64(np.float32(vo)) != vo):
+        return -1, 0.0, 0.0, 0.0, 0.0
+    nz = (v0 != 0.0) + (v1 != 0.0) + (v2 != 0.0)
+    if nz == 1:
+        axis = 0 if v0 != 0.0 else (1 if v1 != 0.0 else 2)
+        c = v0 if axis == 0 else (v1 if axis == 1 else v2)
+        vo2 = vo * 2.0  # with |c| = 0.5 (a power of two) the axis form is (±1, 2 vo)
+        if abs(c) == 0.5 and np.float64(np.float32(vo2)) == vo2:
+            form = 2 * axis + (1 if c < 0.0 else 0)
+            sgn = -1.0 if c < 0.0 else 1.0
+            return (form, sgn if axis == 0 else 0.0, sgn if axis == 1 else 0.0, sgn if axis == 2 else 0.0, vo2)
+    return 6, v0, v1, v2, vo
+
+
+@nb.njit(cache=True)
+def _reuse_fits(qn, qo, n0, n1, n2, o, lo, hi, tol):
+    """Whether the decoded plane ``(qn, qo)`` stays within ``tol`` of the original (L1-normalised)
+    over the whole box: the difference is linear, so the 8 corners bound it."""
+    l1 = abs(n0) + abs(n1) + abs(n2)
+    if l1 == 0.0:
+        return False
+    worst = 0.0
+    for c in range(8):
+        x = lo[0] if c & 1 == 0 else hi[0]
+        y = lo[1] if c & 2 == 0 else hi[1]
+        z = lo[2] if c & 4 == 0 else hi[2]
+        d = (qn[0] * x + qn[1] * y + qn[2] * z - qo) - (n0 * x + n1 * y + n2 * z - o) / l1
+        worst = max(worst, abs(d))
+    return worst <= tol
+
+
+@nb.njit(cache=True)
+def _encode_planes(normal, offset, left, right, root_lo, root_hi, tol, extra, escapes, first, exact):
+    """Choose every branch's codes; returns (codes (n, 8) int64, widths (n, 8) int64, the quantised
+    float32 normal (n, 3) and offset (n,) the decoder will rebuild). With ``escapes`` (coding 2) a
+    branch whose plane equals an earlier one's (``first[i]``, its first node, ``i`` if none) reuses
+    it when that stays within the tolerance, and one marked ``exact`` is stored as float32."""
     n_nodes = left.shape[0]
-    codes = np.zeros((n_nodes, 3), np.int64)
-    widths = np.zeros((n_nodes, 3), np.int64)
+    codes = np.zeros((n_nodes, 8), np.int64)
+    widths = np.zeros((n_nodes, 8), np.int64)
     qn = np.zeros((n_nodes, 3), np.float32)
     qo = np.zeros(n_nodes, np.float32)
     lo = np.empty((n_nodes, 3), np.float64)
     hi = np.empty((n_nodes, 3), np.float64)
     lo[0] = root_lo
     hi[0] = root_hi
+    slot = np.full(n_nodes, -1, np.int64)  # the plane table index of a coded (not reused) branch
+    stored = np.zeros(n_nodes, np.bool_)  # coded by the exact escape
+    table = 0
     nq = np.empty(3, np.float64)
     mins = np.empty(3, np.float64)
     maxs = np.empty(3, np.float64)
@@ -141,41 +222,71 @@ def _encode_planes(normal, offset, left, right, root_lo, root_hi, tol, extra):
         n0 = np.float64(normal[i, 0])
         n1 = np.float64(normal[i, 1])
         n2 = np.float64(normal[i, 2])
-        l1 = abs(n0) + abs(n1) + abs(n2)
-        if l1 == 0.0:
-            v0, v1, v2 = 0.0, 0.0, 1.0
-        else:
-            v0, v1, v2 = n0 / l1, n1 / l1, n2 / l1
-        if v2 < 0.0:
-            a = (1.0 - abs(v1)) * (1.0 if v0 >= 0.0 else -1.0)
-            b = (1.0 - abs(v0)) * (1.0 if v1 >= 0.0 else -1.0)
-        else:
-            a, b = v0, v1
-        ca = min(max(int(np.round(a * m)) + m, 0), 2 * m)
-        cb = min(max(int(np.round(b * m)) + m, 0), 2 * m)
-        x, y, z = _octahedral(ca, cb, m)
-        nq[0], nq[1], nq[2] = np.float64(x), np.float64(y), np.float64(z)
+        done = False
+        if escapes:
+            j = first[i]
+            if j != i and slot[j] >= 0 and (stored[j] or _reuse_fits(qn[j].astype(np.float64), np.float64(qo[j]),
+                                                                   n0, n1, n2, np.float64(offset[i]),
+                                                                   lo[i], hi[i], tol)):
+                codes[i, 0], codes[i, 1], codes[i, 2] = 2 * m + 1, 0, slot[j]
+                widths[i, 0], widths[i, 1], widths[i, 2] = bn, 1, _table_bits(table)
+                qn[i] = qn[j]
+                qo[i] = qo[j]
+                done = True
+            elif exact[i]:
+                form, x, y, z, o = _exact_form(n0, n1, n2, np.float64(offset[i]))
+                if form >= 0:
+                    codes[i, 0], codes[i, 1], codes[i, 2] = 2 * m + 1, 1, form
+                    widths[i, 0], widths[i, 1], widths[i, 2] = bn, 1, 3
+                    if form == 6:
+                        codes[i, 3], codes[i, 4], codes[i, 5] = _f32_bits(x), _f32_bits(y), _f32_bits(z)
+                        widths[i, 3], widths[i, 4], widths[i, 5] = 32, 32, 32
+                    codes[i, 6], widths[i, 6] = _f32_bits(o), 32
+                    qn[i, 0], qn[i, 1], qn[i, 2] = x, y, z
+                    qo[i] = o
+                    slot[i] = table
+                    table += 1
+                    stored[i] = True
+                    done = True
+        if not done:
+            l1 = abs(n0) + abs(n1) + abs(n2)
+            if l1 == 0.0:
+                v0, v1, v2 = 0.0, 0.0, 1.0
+            else:
+                v0, v1, v2 = n0 / l1, n1 / l1, n2 / l1
+            if v2 < 0.0:
+                a = (1.0 - abs(v1)) * (1.0 if v0 >= 0.0 else -1.0)
+                b = (1.0 - abs(v0)) * (1.0 if v1 >= 0.0 else -1.0)
+            else:
+                a, b = v0, v1
+            ca = min(max(int(np.round(a * m)) + m, 0), 2 * m)
+            cb = min(max(int(np.round(b * m)) + m, 0), 2 * m)
+            x, y, z = _octahedral(ca, cb, m)
+            nq[0], nq[1], nq[2] = np.float64(x), np.float64(y), np.float64(z)
+            _extent_terms(nq, lo[i], hi[i], mins, maxs)
+            lo_int = (mins[0] + mins[1]) + mins[2]
+            width = ((maxs[0] + maxs[1]) + maxs[2]) - lo_int
+            bo = _bits_for(width, tol, MAX_OFFSET_BITS)
+            # aim at the original plane where it passes closest to the box's centre
+            c0 = (lo[i, 0] + hi[i, 0]) * 0.5
+            c1 = (lo[i, 1] + hi[i, 1]) * 0.5
+            c2 = (lo[i, 2] + hi[i, 2]) * 0.5
+            nn = n0 * n0 + n1 * n1 + n2 * n2
+            d = (n0 * c0 + n1 * c1 + n2 * c2 - np.float64(offset[i])) / nn if nn > 0.0 else 0.0
+            target = nq[0] * (c0 - d * n0) + nq[1] * (c1 - d * n1) + nq[2] * (c2 - d * n2)
+            q = 0
+            if width > 0.0:
+                q = int(np.floor((target - lo_int) / width * np.float64(1 << bo)))
+                q = min(max(q, 0), (1 << bo) - 1)
+            codes[i, 0], codes[i, 1], codes[i, 2] = ca, cb, q
+            widths[i, 0], widths[i, 1], widths[i, 2] = bn, bn, bo
+            qn[i, 0], qn[i, 1], qn[i, 2] = x, y, z
+            qo[i] = _offset_value(lo_int, width, q, bo)
+            slot[i] = table
+            table += 1
+        nq[0], nq[1], nq[2] = np.float64(qn[i, 0]), np.float64(qn[i, 1]), np.float64(qn[i, 2])
         _extent_terms(nq, lo[i], hi[i], mins, maxs)
-        lo_int = (mins[0] + mins[1]) + mins[2]
-        width = ((maxs[0] + maxs[1]) + maxs[2]) - lo_int
-        bo = _bits_for(width, tol, MAX_OFFSET_BITS)
-        # aim at the original plane where it passes closest to the box's centre
-        c0 = (lo[i, 0] + hi[i, 0]) * 0.5
-        c1 = (lo[i, 1] + hi[i, 1]) * 0.5
-        c2 = (lo[i, 2] + hi[i, 2]) * 0.5
-        nn = n0 * n0 + n1 * n1 + n2 * n2
-        d = (n0 * c0 + n1 * c1 + n2 * c2 - np.float64(offset[i])) / nn if nn > 0.0 else 0.0
-        target = nq[0] * (c0 - d * n0) + nq[1] * (c1 - d * n1) + nq[2] * (c2 - d * n2)
-        q = 0
-        if width > 0.0:
-            q = int(np.floor((target - lo_int) / width * np.float64(1 << bo)))
-            q = min(max(q, 0), (1 << bo) - 1)
-        o = _offset_value(lo_int, width, q, bo)
-        codes[i, 0], codes[i, 1], codes[i, 2] = ca, cb, q
-        widths[i, 0], widths[i, 1], widths[i, 2] = bn, bn, bo
-        qn[i, 0], qn[i, 1], qn[i, 2] = x, y, z
-        qo[i] = o
-        _split_box(nq, np.float64(o), lo[i], hi[i], mins, maxs, lo[left[i]], hi[left[i]], lo[right[i]],
+        _split_box(nq, np.float64(qo[i]), lo[i], hi[i], mins, maxs, lo[left[i]], hi[left[i]], lo[right[i]],
                    hi[right[i]])
     return codes, widths, qn, qo
 
@@ -185,12 +296,12 @@ def _pack_bits(codes, widths):
     """Codes written least significant bit first, nodes in order, each of its widths."""
     total = 0
     for i in range(codes.shape[0]):
-        for c in range(3):
+        for c in range(codes.shape[1]):
             total += widths[i, c]
     out = np.zeros((total + 7) // 8, np.uint8)
     b = 0
     for i in range(codes.shape[0]):
-        for c in range(3):
+        for c in range(codes.shape[1]):
             v = codes[i, c]
             for _ in range(widths[i, c]):
                 if v & 1:
@@ -205,15 +316,15 @@ def _read(bits, pos, width):
     v = 0
     for k in range(width):
         p = pos + k
-        v |= ((bits[p >> 3] >> (p & 7)) & 1) << k
+        v |= np.int64((bits[p >> 3] >> (p & 7)) & 1) << k
     return v
 
 
 @nb.njit(cache=True)
-def decode_planes(bits, left, right, root_lo, root_hi, tol, extra):
+def decode_planes(bits, left, right, root_lo, root_hi, tol, extra, escapes=False):
     """Rebuild the float32 planes from the plane stream: (normal, offset, status); status 0, or
-    -1 the stream ends early, -2 an invalid normal code, -3 stray bytes or non-zero padding,
-    -4 a non-finite offset."""
+    -1 the stream ends early, -2 an invalid normal code (or escape), -3 stray bytes or non-zero
+    padding, -4 a non-finite offset. ``escapes``: coding 2 (reused and exact planes)."""
     n_nodes = left.shape[0]
     qn = np.zeros((n_nodes, 3), np.float32)
     qo = np.zeros(n_nodes, np.float32)
@@ -221,6 +332,8 @@ def decode_planes(bits, left, right, root_lo, root_hi, tol, extra):
     hi = np.empty((n_nodes, 3), np.float64)
     lo[0] = root_lo
     hi[0] = root_hi
+    table = np.empty(n_nodes, np.int64)  # node of each coded (not reused) plane
+    size = 0
     nq = np.empty(3, np.float64)
     mins = np.empty(3, np.float64)
     maxs = np.empty(3, np.float64)
@@ -231,29 +344,83 @@ def decode_planes(bits, left, right, root_lo, root_hi, tol, extra):
             continue
         bn = _normal_bits(lo[i], hi[i], tol, extra)
         m = (1 << (bn - 1)) - 1
-        if pos + 2 * bn > total:
+        if pos + bn > total:
             return qn, qo, -1
         ca = _read(bits, pos, bn)
-        cb = _read(bits, pos + bn, bn)
-        pos += 2 * bn
-        if ca > 2 * m or cb > 2 * m:
-            return qn, qo, -2
-        x, y, z = _octahedral(ca, cb, m)
-        nq[0], nq[1], nq[2] = np.float64(x), np.float64(y), np.float64(z)
-        _extent_terms(nq, lo[i], hi[i], mins, maxs)
-        lo_int = (mins[0] + mins[1]) + mins[2]
-        width = ((maxs[0] + maxs[1]) + maxs[2]) - lo_int
-        bo = _bits_for(width, tol, MAX_OFFSET_BITS)
-        if pos + bo > total:
-            return qn, qo, -1
-        q = _read(bits, pos, bo)
-        pos += bo
-        o = _offset_value(lo_int, width, q, bo)
-        if not np.isfinite(o):
-            return qn, qo, -4
-        qn[i, 0], qn[i, 1], qn[i, 2] = x, y, z
-        qo[i] = o
-        _split_box(nq, np.float64(o), lo[i], hi[i], mins, maxs, lo[left[i]], hi[left[i]], lo[right[i]],
+        pos += bn
+        if ca == 2 * m + 1 and escapes:
+            if pos + 1 > total:
+                return qn, qo, -1
+            kind = _read(bits, pos, 1)
+            pos += 1
+            if kind == 0:  # reuse an earlier coded plane
+                w = _table_bits(size)
+                if pos + w > total:
+                    return qn, qo, -1
+                r = _read(bits, pos, w)
+                pos += w
+                if r >= size:
+                    return qn, qo, -2
+                qn[i] = qn[table[r]]
+                qo[i] = qo[table[r]]
+            else:  # an exact float32 plane
+                if pos + 3 > total:
+                    return qn, qo, -1
+                form = _read(bits, pos, 3)
+                pos += 3
+                if form == 7:
+                    return qn, qo, -2
+                if form == 6:
+                    if pos + 96 > total:
+                        return qn, qo, -1
+                    for c in range(3):
+                        qn[i, c] = _bits_f32(_read(bits, pos, 32))
+                        pos += 32
+                    nonzero = False
+                    for c in range(3):
+                        v = np.float64(qn[i, c])
+                        if not (abs(v) <= 1.0):
+                            return qn, qo, -2
+                        nonzero = nonzero or v != 0.0
+                    if not nonzero:
+                        return qn, qo, -2
+                else:
+                    qn[i, form // 2] = np.float32(-1.0) if form & 1 else np.float32(1.0)
+                if pos + 32 > total:
+                    return qn, qo, -1
+                qo[i] = _bits_f32(_read(bits, pos, 32))
+                pos += 32
+                if not np.isfinite(qo[i]):
+                    return qn, qo, -4
+                table[size] = i
+                size += 1
+            nq[0], nq[1], nq[2] = np.float64(qn[i, 0]), np.float64(qn[i, 1]), np.float64(qn[i, 2])
+            _extent_terms(nq, lo[i], hi[i], mins, maxs)
+        else:
+            if pos + bn > total:
+                return qn, qo, -1
+            cb = _read(bits, pos, bn)
+            pos += bn
+            if ca > 2 * m or cb > 2 * m:
+                return qn, qo, -2
+            x, y, z = _octahedral(ca, cb, m)
+            nq[0], nq[1], nq[2] = np.float64(x), np.float64(y), np.float64(z)
+            _extent_terms(nq, lo[i], hi[i], mins, maxs)
+            lo_int = (mins[0] + mins[1]) + mins[2]
+            width = ((maxs[0] + maxs[1]) + maxs[2]) - lo_int
+            bo = _bits_for(width, tol, MAX_OFFSET_BITS)
+            if pos + bo > total:
+                return qn, qo, -1
+            q = _read(bits, pos, bo)
+            pos += bo
+            o = _offset_value(lo_int, width, q, bo)
+            if not np.isfinite(o):
+                return qn, qo, -4
+            qn[i, 0], qn[i, 1], qn[i, 2] = x, y, z
+            qo[i] = o
+            table[size] = i
+            size += 1
+        _split_box(nq, np.float64(qo[i]), lo[i], hi[i], mins, maxs, lo[left[i]], hi[left[i]], lo[right[i]],
                    hi[right[i]])
     if (pos + 7) // 8 != bits.shape[0]:
         return qn, qo, -3
@@ -282,23 +449,85 @@ def frame_fits(lo: np.ndarray, hi: np.ndarray) -> bool:
     return bool(np.all(np.abs(lo) <= MAX_FRAME) and np.all(np.abs(hi) <= MAX_FRAME))
 
 
-def encode_planes(tree: Tree, precision: int = DEFAULT_PRECISION,
-                  extra: int = DEFAULT_NORMAL_EXTRA) -> tuple[bytes, np.ndarray, np.ndarray]:
-    """The plane stream of ``tree`` and the float32 ``(normal (n, 3), offset (n,))`` it decodes to."""
+def plane_hints(tree: Tree, exact: str = "axis") -> tuple[np.ndarray, np.ndarray]:
+    """The encoder's choices for coding 2: ``first[i]``, the first node (pre-order) whose float32 plane
+    equals node ``i``'s (``i`` itself if none), and which planes to store exactly: ``"axis"`` planes
+    whose normal is a coordinate axis (CAD faces the builder hits exactly), ``"shared"`` those and
+    the planes used by more than one branch, ``"none"``."""
+    n_nodes = tree.left.shape[0]
+    branch = tree.left >= 0
+    planes = np.zeros((n_nodes, 4), np.float32)
+    planes[:, :3] = tree.normal
+    planes[:, 3] = tree.offset
+    planes += np.float32(0.0)  # -0 and +0 are the same plane
+    keys = np.ascontiguousarray(planes).view(np.dtype((np.void, 16))).ravel()
+    keys = np.where(branch, keys, np.void(b"\xff" * 16))
+    _, index, inverse, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
+    first = np.where(branch, index[inverse], np.arange(n_nodes)).astype(np.int64)
+    axis = np.count_nonzero(tree.normal, axis=1) == 1
+    if exact == "axis":
+        mark = axis
+    elif exact == "shared":
+        mark = axis | (counts[inverse] > 1)
+    elif exact == "none":
+        mark = np.zeros(n_nodes, bool)
+    else:
+        raise ValueError(f"unknown exact policy {exact!r}")
+    return first, mark & branch
+
+
+def encode_planes(tree: Tree, precision: int = DEFAULT_PRECISION, extra: int = DEFAULT_NORMAL_EXTRA,
+                  escapes: bool = True, exact: str = DEFAULT_EXACT) -> tuple[bytes, np.ndarray, np.ndarray]:
+    """The plane stream of ``tree`` and the float32 ``(normal (n, 3), offset (n,))`` it decodes to:
+    coding 2 (``escapes``: reused and exact planes, ``exact`` the policy of ``plane_hints``) or
+    coding 1."""
     lo, hi = root_box(tree)
     if not frame_fits(lo, hi):
         raise FormatError(f"bounds too far from the frame for quantised planes ({tree.bounds.tolist()}); "
                           "write them lossless")
+    first, mark = plane_hints(tree, exact)
     codes, widths, qn, qo = _encode_planes(tree.normal, tree.offset, tree.left.astype(np.int64),
                                            tree.right.astype(np.int64), lo, hi, tolerance(lo, hi, precision),
-                                           extra)
+                                           extra, escapes, first, mark)
     if not np.all(np.isfinite(qo)):
         raise FormatError("a quantised offset does not fit in float32; write the tree lossless")
     return _pack_bits(codes, widths).tobytes(), qn, qo
 
 
-def quantize(tree: Tree, precision: int = DEFAULT_PRECISION, extra: int = DEFAULT_NORMAL_EXTRA) -> Tree:
-    """``tree`` exactly as a quantised (plane coding 1) file stores it: the same structure and
-    leaves, the planes decode(encode(tree)) gives (children see their parents' quantised planes)."""
-    _, qn, qo = encode_planes(tree, precision, extra)
+def disagreement(tree: Tree, q: Tree, samples: int = AUTO_SAMPLES) -> float:
+    """The volume where occupancy trees ``q`` and ``tree`` disagree, as a fraction of ``tree``'s inside
+    volume, by ``samples`` seeded uniform points in the bounds."""
+    pts = np.random.default_rng(0).uniform(tree.bounds[0], tree.bounds[1], (samples, 3))
+    inside = tree.contains(pts)
+    return float(np.count_nonzero(q.contains(pts) != inside)) / max(int(np.count_nonzero(inside)), 1)
+
+
+def auto_precision(tree: Tree, extra: int = DEFAULT_NORMAL_EXTRA, escapes: bool = True, exact: str = DEFAULT_EXACT,
+                   budget: float = DISAGREEMENT_BUDGET) -> int:
+    """The precision shapetree writes when none is asked for: for an occupancy tree one of
+    ``AUTO_PRECISIONS`` at which ``tree`` is already quantised (so saving a loaded file again loses
+    nothing), else the lowest whose quantised tree stays within ``budget`` of ``tree`` (see
+    ``disagreement``; the highest when none does); ``DEFAULT_PRECISION`` for normal maps (the trees
+    of one file share one precision)."""
+    if tree.kind != Kind.OCCUPANCY:
+        return DEFAULT_PRECISION
+    chosen = None
+    branch = tree.left >= 0
+    for p in AUTO_PRECISIONS:
+        _, qn, qo = encode_planes(tree, p, extra, escapes, exact)
+        if np.array_equal(qn[branch], tree.normal[branch]) and np.array_equal(qo[branch], tree.offset[branch]):
+            return p  # already quantised at p (a loaded file saved again): keep it exactly
+        if chosen is None and disagreement(tree, tree.replace(normal=qn, offset=qo)) <= budget:
+            chosen = p
+    return AUTO_PRECISIONS[-1] if chosen is None else chosen
+
+
+def quantize(tree: Tree, precision: int | None = None, extra: int = DEFAULT_NORMAL_EXTRA,
+             escapes: bool = True, exact: str = DEFAULT_EXACT) -> Tree:
+    """``tree`` exactly as a quantised file (coding 2, or 1 without ``escapes``) stores it: the same
+    structure and leaves, the planes decode(encode(tree)) gives (children see their parents'
+    quantised planes). ``precision`` None: ``auto_precision``, what ``encode_trees`` writes."""
+    if precision is None:
+        precision = auto_precision(tree, extra, escapes, exact)
+    _, qn, qo = encode_planes(tree, precision, extra, escapes, exact)
     return tree.replace(normal=qn, offset=qo)

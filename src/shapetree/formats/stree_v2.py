@@ -1,6 +1,7 @@
 """The ``.stree`` file format, version 2 (see ``docs/format.md``): planes in the tree's frame, either
-float32 (plane coding 0, lossless) or quantised to the cell they cut (coding 1, the default), the
-tree blocks deflated (zlib, which browsers decode natively), a CRC-32 over the whole file."""
+float32 (plane coding 0, lossless) or quantised to the cell they cut (coding 1, or coding 2 with
+escapes to reused and exact planes: the default), the tree blocks deflated (zlib, which browsers
+decode natively), a CRC-32 over the whole file."""
 
 from __future__ import annotations
 
@@ -30,18 +31,20 @@ VERSION = 2
 HEADER = struct.Struct("<4sBBBBHH6d3ddII")
 FLOAT32_PLANES = 0  # float32 normal and offset per branch (the tree blocks of v1)
 QUANTIZED_PLANES = 1  # octahedral normals and offsets quantised to the cell they cut
+ESCAPED_PLANES = 2  # coding 1 plus escapes to a reused earlier plane or an exact float32 one (the default)
 MAX_RAW = 1 << 31
 MAX_RATIO = 1100  # deflate cannot expand data more than ~1032:1; a header that claims more lies
 
 
 def encode_quantized_blocks(trees: list[Tree], kind: Kind, precision: int = quantized.DEFAULT_PRECISION,
-                            extra: int = quantized.DEFAULT_NORMAL_EXTRA) -> bytes:
-    """Coding 1's inflated stream: the coding's two parameters, then per tree its leaf count,
-    structure bits, plane stream (its size first) and, in normal maps, float32 leaf vectors."""
+                            extra: int = quantized.DEFAULT_NORMAL_EXTRA, escapes: bool = True) -> bytes:
+    """The inflated stream of coding 2 (``escapes``) or 1: the coding's two parameters, then per tree
+    its leaf count, structure bits, plane stream (its size first) and, in normal maps, float32 leaf
+    vectors."""
     parts = [struct.pack("<BB", precision, extra)]
     for t in trees:
         leaf = t.left < 0
-        planes, _, _ = quantized.encode_planes(t, precision, extra)
+        planes, _, _ = quantized.encode_planes(t, precision, extra, escapes)
         parts.append(struct.pack("<I", int(leaf.sum())))
         parts.append(encode_structure(t.left, t.value, kind == Kind.OCCUPANCY).tobytes())
         parts.append(struct.pack("<I", len(planes)))
@@ -51,14 +54,17 @@ def encode_quantized_blocks(trees: list[Tree], kind: Kind, precision: int = quan
     return b"".join(parts)
 
 
-def min_plane_bytes(n_leaves: int) -> int:
-    """The fewest bytes a plane stream of ``n_leaves - 1`` branches takes (two 2-bit normal codes each)."""
-    return (2 * quantized.MIN_NORMAL_BITS * (n_leaves - 1) + 7) // 8
+def min_plane_bytes(n_leaves: int, escapes: bool = False) -> int:
+    """The fewest bytes a plane stream of ``n_leaves - 1`` branches takes: two 2-bit normal codes
+    each in coding 1; in coding 2 a reuse escape takes 3 bits (a 2-bit escape code, a 0 bit, no index
+    while there is one plane to reuse)."""
+    per_branch = quantized.MIN_NORMAL_BITS + 1 if escapes else 2 * quantized.MIN_NORMAL_BITS
+    return (per_branch * (n_leaves - 1) + 7) // 8
 
 
 def decode_quantized_blocks(data: bytes, end: int, n_trees: int, kind: Kind, lo: np.ndarray, hi: np.ndarray,
-                            name: str) -> list[tuple]:
-    """Parse coding 1's inflated stream ``data[:end]`` (which it must fill exactly): ``(normal,
+                            name: str, escapes: bool = False) -> list[tuple]:
+    """Parse coding 1's (or, ``escapes``, 2's) inflated stream ``data[:end]`` (which it must fill exactly): ``(normal,
     offset, left, right, value)`` per tree; every count is checked before anything is allocated."""
     if end < 2:
         raise FormatError(f"{name}: truncated (no quantisation parameters)")
@@ -79,7 +85,7 @@ def decode_quantized_blocks(data: bytes, end: int, n_trees: int, kind: Kind, lo:
             raise FormatError(f"{name}: invalid leaf count {n_leaves}")
         sb = structure_bytes(n_leaves, kind)
         vector_bytes = 12 * n_leaves if kind == Kind.NORMALS else 0
-        if pos + sb + 4 + min_plane_bytes(n_leaves) + vector_bytes > end:
+        if pos + sb + 4 + min_plane_bytes(n_leaves, escapes) + vector_bytes > end:
             raise FormatError(f"{name}: header says {n_leaves} leaves but the file is too short")
         bits = np.frombuffer(data, np.uint8, sb, pos)
         pos += sb
@@ -88,12 +94,12 @@ def decode_quantized_blocks(data: bytes, end: int, n_trees: int, kind: Kind, lo:
             raise FormatError(f"{name}: malformed tree structure (code {status})")
         (plane_bytes,) = struct.unpack_from("<I", data, pos)
         pos += 4
-        if plane_bytes < min_plane_bytes(n_leaves) or pos + plane_bytes + vector_bytes > end:
+        if plane_bytes < min_plane_bytes(n_leaves, escapes) or pos + plane_bytes + vector_bytes > end:
             raise FormatError(f"{name}: invalid plane stream size {plane_bytes} for {n_leaves} leaves")
         stream = np.frombuffer(data, np.uint8, plane_bytes, pos)
         pos += plane_bytes
         normal, offset, status = quantized.decode_planes(stream, left.astype(np.int64), right.astype(np.int64),
-                                                         lo, hi, tol, extra)
+                                                         lo, hi, tol, extra, escapes)
         if status != 0:
             raise FormatError(f"{name}: malformed plane stream (code {status})")
         if kind == Kind.NORMALS:
@@ -109,11 +115,12 @@ def decode_quantized_blocks(data: bytes, end: int, n_trees: int, kind: Kind, lo:
     return out
 
 
-def encode_trees(trees: list[Tree], lossless: bool = False, *, precision: int = quantized.DEFAULT_PRECISION,
-                 normal_extra: int = quantized.DEFAULT_NORMAL_EXTRA) -> bytes:
+def encode_trees(trees: list[Tree], lossless: bool = False, *, precision: int | None = None,
+                 normal_extra: int = quantized.DEFAULT_NORMAL_EXTRA, escapes: bool = True) -> bytes:
     """Serialise one occupancy tree, or one or more normal-map trees sharing bounds and frame:
     quantised planes (what ``quantized.quantize`` gives for the same ``precision``, a tolerance of
-    ``2^-precision`` of the box, and ``normal_extra``), or float32 ones when ``lossless``."""
+    ``2^-precision`` of the box, None for ``quantized.auto_precision``, ``normal_extra`` and
+    ``escapes``: coding 2, or coding 1 without), or float32 ones when ``lossless``."""
     kind = writable_kind(trees, "an occupancy file")
     t0 = trees[0]
     if any(not np.array_equal(t.origin, t0.origin) or t.scale != t0.scale for t in trees):
@@ -121,10 +128,13 @@ def encode_trees(trees: list[Tree], lossless: bool = False, *, precision: int = 
     if lossless:
         coding, raw = FLOAT32_PLANES, encode_blocks(trees, kind)
     else:
+        if precision is None:
+            precision = max(quantized.auto_precision(t, normal_extra, escapes) for t in trees)
         if not (0 <= precision <= quantized.MAX_PRECISION and 0 <= normal_extra <= quantized.MAX_NORMAL_EXTRA):
             raise FormatError(f"precision must be in 0..{quantized.MAX_PRECISION} and normal_extra in "
                               f"0..{quantized.MAX_NORMAL_EXTRA}, got {precision} and {normal_extra}")
-        coding, raw = QUANTIZED_PLANES, encode_quantized_blocks(trees, kind, precision, normal_extra)
+        coding = ESCAPED_PLANES if escapes else QUANTIZED_PLANES
+        raw = encode_quantized_blocks(trees, kind, precision, normal_extra, escapes)
     packed = zlib.compress(raw, 9)
     head = HEADER.pack(MAGIC, VERSION, kind, coding, 0, len(trees), 0, *t0.bounds.reshape(-1).tolist(),
                        *t0.origin.tolist(), t0.scale, len(raw), len(packed))
@@ -146,7 +156,7 @@ def decode_trees(data: bytes, name: str = "<bytes>") -> list[Tree]:
         raise FormatError(f"{name}: not a .stree v2 file")
     check_crc(data, name)
     kind = check_header(name, kind, n_trees, bounds)
-    if coding not in (FLOAT32_PLANES, QUANTIZED_PLANES):
+    if coding not in (FLOAT32_PLANES, QUANTIZED_PLANES, ESCAPED_PLANES):
         raise FormatError(f"{name}: unknown plane coding {coding}")
     if flags or reserved:
         raise FormatError(f"{name}: unknown flags {flags:#x} / reserved field {reserved}")
@@ -167,5 +177,5 @@ def decode_trees(data: bytes, name: str = "<bytes>") -> list[Tree]:
         blocks = decode_blocks(raw, 0, raw_size, n_trees, kind, name)
     else:
         lo, hi = (bounds[0] - origin) / scale, (bounds[1] - origin) / scale
-        blocks = decode_quantized_blocks(raw, raw_size, n_trees, kind, lo, hi, name)
+        blocks = decode_quantized_blocks(raw, raw_size, n_trees, kind, lo, hi, name, coding == ESCAPED_PLANES)
     return [Tree(*arrays, bounds, kind=kind, origin=origin, scale=scale) for arrays in blocks]

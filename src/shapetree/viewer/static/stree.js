@@ -1,7 +1,7 @@
 // The .stree file format, versions 1 and 2 (docs/format.md), read in the browser with the same
 // checks, in the same order, as shapetree's Python reader: a bad file is one FormatError line, never
 // a tree. Version 2's blocks are inflated with the browser's own DecompressionStream("deflate");
-// its quantised planes (coding 1) are rebuilt with the same float64 operations, in the same order,
+// its quantised planes (codings 1 and 2) are rebuilt with the same float64 operations, in the same order,
 // as shapetree.formats.quantized, so they are the same float32 numbers.
 
 export const OCCUPANCY = 0;
@@ -16,7 +16,8 @@ const MAX_RATIO = 1100;
 const MAX_LEAVES = 2 ** 28;
 const FLOAT32_PLANES = 0;
 const QUANTIZED_PLANES = 1;
-// plane coding 1 (shapetree.formats.quantized)
+const ESCAPED_PLANES = 2; // coding 1 plus reused and exact planes
+// plane codings 1 and 2 (shapetree.formats.quantized)
 const MAX_PRECISION = 24;
 const MAX_NORMAL_EXTRA = 8;
 const MIN_NORMAL_BITS = 2;
@@ -215,7 +216,7 @@ function decodeBlocks(data, pos, end, nTrees, kind, name) {
   return trees;
 }
 
-// ---- plane coding 1: every step mirrors shapetree/formats/quantized.py ----
+// ---- plane codings 1 and 2: every step mirrors shapetree/formats/quantized.py ----
 
 /** The smallest k <= cap with extent <= tol * 2^k. */
 function bitsFor(extent, tol, cap) {
@@ -256,8 +257,26 @@ function octahedral(ca, cb, m, n) {
   n[2] = Math.fround(z);
 }
 
-/** Plane streams of the trees: returns {normal, offset} (float32 per node) or a negative status. */
-function decodePlanes(bits, next, rootLo, rootHi, tol, extra) {
+const f32View = new DataView(new ArrayBuffer(4));
+
+/** The float32 whose bits are the unsigned 32-bit integer v. */
+function bitsToFloat32(v) {
+  f32View.setUint32(0, v, true);
+  return f32View.getFloat32(0, true);
+}
+
+/** The bits of an index into a table of `size` planes: the smallest w with 2^w >= size. */
+function tableBits(size) {
+  let w = 0;
+  while (2 ** w < size) w++;
+  return w;
+}
+
+/**
+ * Plane streams of the trees: returns {normal, offset} (float32 per node) or a negative status.
+ * `escapes`: coding 2, where a normal code 2m + 1 escapes to a reused or an exact float32 plane.
+ */
+function decodePlanes(bits, next, rootLo, rootHi, tol, extra, escapes) {
   const nNodes = next.length;
   const normal = new Float32Array(3 * nNodes);
   const offset = new Float32Array(nNodes);
@@ -265,13 +284,15 @@ function decodePlanes(bits, next, rootLo, rootHi, tol, extra) {
   const hi = new Float64Array(3 * nNodes);
   lo.set(rootLo, 0);
   hi.set(rootHi, 0);
+  const table = new Int32Array(nNodes); // node of each coded (not reused) plane
+  let size = 0;
   const n = new Float64Array(3);
   const mins = new Float64Array(3);
   const maxs = new Float64Array(3);
   const total = bits.length * 8;
   const read = (pos, width) => {
     let v = 0;
-    for (let k = 0; k < width; k++) v |= ((bits[(pos + k) >> 3] >> ((pos + k) & 7)) & 1) << k;
+    for (let k = 0; k < width; k++) v += ((bits[(pos + k) >> 3] >> ((pos + k) & 7)) & 1) * 2 ** k;
     return v;
   };
   let pos = 0;
@@ -280,26 +301,78 @@ function decodePlanes(bits, next, rootLo, rootHi, tol, extra) {
     const o3 = 3 * i;
     const bn = normalBits(lo, hi, o3, tol, extra);
     const m = (1 << (bn - 1)) - 1;
-    if (pos + 2 * bn > total) return { status: -1 };
+    if (pos + bn > total) return { status: -1 };
     const ca = read(pos, bn);
-    const cb = read(pos + bn, bn);
-    pos += 2 * bn;
-    if (ca > 2 * m || cb > 2 * m) return { status: -2 };
-    octahedral(ca, cb, m, n);
-    for (let k = 0; k < 3; k++) {
-      const p = n[k] * lo[o3 + k];
-      const q = n[k] * hi[o3 + k];
-      mins[k] = p < q ? p : q;
-      maxs[k] = p < q ? q : p;
+    pos += bn;
+    let off;
+    if (ca === 2 * m + 1 && escapes) {
+      if (pos + 1 > total) return { status: -1 };
+      const kind = read(pos, 1);
+      pos += 1;
+      if (kind === 0) {
+        // reuse an earlier coded plane
+        const w = tableBits(size);
+        if (pos + w > total) return { status: -1 };
+        const r = read(pos, w);
+        pos += w;
+        if (r >= size) return { status: -2 };
+        const j = table[r];
+        for (let k = 0; k < 3; k++) n[k] = normal[3 * j + k];
+        off = offset[j];
+      } else {
+        // an exact float32 plane
+        if (pos + 3 > total) return { status: -1 };
+        const form = read(pos, 3);
+        pos += 3;
+        if (form === 7) return { status: -2 };
+        if (form === 6) {
+          if (pos + 96 > total) return { status: -1 };
+          let nonzero = false;
+          for (let k = 0; k < 3; k++) {
+            n[k] = bitsToFloat32(read(pos, 32));
+            pos += 32;
+            if (!(Math.abs(n[k]) <= 1.0)) return { status: -2 };
+            if (n[k] !== 0.0) nonzero = true;
+          }
+          if (!nonzero) return { status: -2 };
+        } else {
+          for (let k = 0; k < 3; k++) n[k] = 0.0;
+          n[form >> 1] = form & 1 ? -1.0 : 1.0;
+        }
+        if (pos + 32 > total) return { status: -1 };
+        off = bitsToFloat32(read(pos, 32));
+        pos += 32;
+        if (!Number.isFinite(off)) return { status: -4 };
+        table[size++] = i;
+      }
+      for (let k = 0; k < 3; k++) {
+        const p = n[k] * lo[o3 + k];
+        const q = n[k] * hi[o3 + k];
+        mins[k] = p < q ? p : q;
+        maxs[k] = p < q ? q : p;
+      }
+    } else {
+      if (pos + bn > total) return { status: -1 };
+      const cb = read(pos, bn);
+      pos += bn;
+      if (ca > 2 * m || cb > 2 * m) return { status: -2 };
+      octahedral(ca, cb, m, n);
+      for (let k = 0; k < 3; k++) {
+        const p = n[k] * lo[o3 + k];
+        const q = n[k] * hi[o3 + k];
+        mins[k] = p < q ? p : q;
+        maxs[k] = p < q ? q : p;
+      }
+      const loInt = (mins[0] + mins[1]) + mins[2];
+      const width = ((maxs[0] + maxs[1]) + maxs[2]) - loInt;
+      const bo = bitsFor(width, tol, MAX_OFFSET_BITS);
+      if (pos + bo > total) return { status: -1 };
+      const q = read(pos, bo);
+      pos += bo;
+      off = Math.fround(loInt + ((q + 0.5) / 2 ** bo) * width);
+      if (!Number.isFinite(off)) return { status: -4 };
+      table[size++] = i;
     }
-    const loInt = (mins[0] + mins[1]) + mins[2];
-    const width = ((maxs[0] + maxs[1]) + maxs[2]) - loInt;
-    const bo = bitsFor(width, tol, MAX_OFFSET_BITS);
-    if (pos + bo > total) return { status: -1 };
-    const q = read(pos, bo);
-    pos += bo;
-    const off = Math.fround(loInt + ((q + 0.5) / (1 << bo)) * width);
-    if (!Number.isFinite(off)) return { status: -4 };
     normal.set(n, o3);
     offset[i] = off;
     // the children's boxes: (box and n.u < off) and (box and n.u >= off), per axis, clamped to the box
@@ -336,12 +409,13 @@ function decodePlanes(bits, next, rootLo, rootHi, tol, extra) {
   return { status: 0, normal, offset };
 }
 
-function minPlaneBytes(nLeaves) {
-  return Math.ceil((2 * MIN_NORMAL_BITS * (nLeaves - 1)) / 8);
+function minPlaneBytes(nLeaves, escapes) {
+  const perBranch = escapes ? MIN_NORMAL_BITS + 1 : 2 * MIN_NORMAL_BITS;
+  return Math.ceil((perBranch * (nLeaves - 1)) / 8);
 }
 
 /** Coding 1's inflated stream data[0, end): parameters, then per tree counts, structure, planes. */
-function decodeQuantizedBlocks(data, end, nTrees, kind, lo, hi, name) {
+function decodeQuantizedBlocks(data, end, nTrees, kind, lo, hi, name, escapes) {
   const view = new DataView(data.buffer, data.byteOffset, data.length);
   if (end < 2) throw new FormatError(`${name}: truncated (no quantisation parameters)`);
   const precision = data[0];
@@ -366,7 +440,7 @@ function decodeQuantizedBlocks(data, end, nTrees, kind, lo, hi, name) {
     if (nLeaves < 1 || nLeaves > MAX_LEAVES) throw new FormatError(`${name}: invalid leaf count ${nLeaves}`);
     const sb = structureBytes(nLeaves, kind);
     const vectorBytes = kind === NORMALS ? 12 * nLeaves : 0;
-    if (pos + sb + 4 + minPlaneBytes(nLeaves) + vectorBytes > end) {
+    if (pos + sb + 4 + minPlaneBytes(nLeaves, escapes) + vectorBytes > end) {
       throw new FormatError(`${name}: header says ${nLeaves} leaves but the file is too short`);
     }
     const decoded = decodeStructure(data.subarray(pos, pos + sb), nLeaves, kind === OCCUPANCY);
@@ -375,10 +449,10 @@ function decodeQuantizedBlocks(data, end, nTrees, kind, lo, hi, name) {
     const { next, depth } = decoded;
     const planeBytes = view.getUint32(pos, true);
     pos += 4;
-    if (planeBytes < minPlaneBytes(nLeaves) || pos + planeBytes + vectorBytes > end) {
+    if (planeBytes < minPlaneBytes(nLeaves, escapes) || pos + planeBytes + vectorBytes > end) {
       throw new FormatError(`${name}: invalid plane stream size ${planeBytes} for ${nLeaves} leaves`);
     }
-    const got = decodePlanes(data.subarray(pos, pos + planeBytes), next, lo, hi, tol, extra);
+    const got = decodePlanes(data.subarray(pos, pos + planeBytes), next, lo, hi, tol, extra, escapes);
     pos += planeBytes;
     if (got.status !== 0) throw new FormatError(`${name}: malformed plane stream (code ${got.status})`);
     const nNodes = next.length;
@@ -440,7 +514,7 @@ async function decodeV2(data, name) {
   const bounds = new Float64Array(6);
   for (let k = 0; k < 6; k++) bounds[k] = view.getFloat64(12 + 8 * k, true);
   checkHeader(name, nTrees, kind, bounds);
-  if (coding !== FLOAT32_PLANES && coding !== QUANTIZED_PLANES) {
+  if (coding !== FLOAT32_PLANES && coding !== QUANTIZED_PLANES && coding !== ESCAPED_PLANES) {
     throw new FormatError(`${name}: unknown plane coding ${coding}`);
   }
   if (flags || reserved) {
@@ -479,7 +553,7 @@ async function decodeV2(data, name) {
       lo[k] = (bounds[k] - origin[k]) / scale;
       hi[k] = (bounds[3 + k] - origin[k]) / scale;
     }
-    trees = decodeQuantizedBlocks(raw, rawSize, nTrees, kind, lo, hi, name);
+    trees = decodeQuantizedBlocks(raw, rawSize, nTrees, kind, lo, hi, name, coding === ESCAPED_PLANES);
   }
   return { kind, bounds, trees, origin, scale };
 }
