@@ -1,12 +1,28 @@
-"""Small trees and meshes with known shapes, for tests (importable from any test folder)."""
+"""Paths of the test meshes and small trees and meshes with known shapes, for tests: import them
+from here (``from factories import ...``), which works from every test folder (``conftest`` is
+ambiguous once a folder has its own)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from shapetree import Kind, Mesh, Tree
 
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_MESHES = ROOT.parent / "shared" / "meshes"
+DATA = ROOT / "data"
 UNIT_BOX = np.array([[-1.0, -1.0, -1.0], [1.0, 1.0, 1.0]])
+
+
+def shared_mesh(name: str) -> Path:
+    """A mesh of ../shared/meshes beside the checkout; the test is skipped when it is absent."""
+    path = SHARED_MESHES / name
+    if not path.exists():
+        pytest.skip(f"shared mesh {name} not available at {SHARED_MESHES}")
+    return path
 
 
 def random_tree(rng: np.random.Generator, n_leaves: int, kind: Kind = Kind.OCCUPANCY, bounds=UNIT_BOX,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import DATA, box_tree, sphere_mesh
+from factories import DATA, box_tree, sphere_mesh
 
 import shapetree
 from shapetree import UsageError, build, raycast

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import trimesh
-from conftest import shared_mesh
+from factories import shared_mesh
 
 from shapetree.mesh import Mesh, load_mesh
 from shapetree.metrics import mesh_surface_metrics, occupancy_metrics, surface_metrics, tree_surface

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import DATA, shared_mesh
+from factories import DATA, shared_mesh
 
 import shapetree
 from shapetree import UsageError, load_mesh

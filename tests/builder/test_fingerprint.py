@@ -7,7 +7,7 @@ import hashlib
 
 import numpy as np
 import pytest
-from conftest import DATA
+from factories import DATA
 
 import shapetree
 from shapetree.formats.stree_v2 import encode_trees

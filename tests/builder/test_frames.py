@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import DATA
+from factories import DATA
 
 import shapetree
 from shapetree import Mesh, MeshWarning

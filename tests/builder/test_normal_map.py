@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 import trimesh
-from conftest import sphere_mesh, sphere_tree
+from factories import sphere_mesh, sphere_tree
 
 from shapetree import Kind, Tree, fit_normals, raycast, save
 from shapetree.builder import fit_normal_tree, fit_normal_trees, surface_normal_samples

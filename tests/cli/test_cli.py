@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import DATA, random_tree
+from factories import DATA, random_tree
 
 from shapetree import Kind, save
 from shapetree.formats import write_trees

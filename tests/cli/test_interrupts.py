@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import DATA
+from factories import DATA
 
 BUNNY = DATA / "bunny_lowres.obj"
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import DATA
+from factories import DATA
 
 import shapetree
 from shapetree.metrics import occupancy_metrics

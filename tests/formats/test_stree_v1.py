@@ -7,7 +7,7 @@ import zlib
 
 import numpy as np
 import pytest
-from conftest import random_tree
+from factories import random_tree
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

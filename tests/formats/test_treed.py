@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT, random_tree
+from factories import ROOT, random_tree
 
 from shapetree.cli import main
 from shapetree.errors import FormatError

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import DATA, shared_mesh
+from factories import DATA, shared_mesh
 
 from shapetree.mesh import (
     far_from_surface,

@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
-from conftest import UNIT_BOX, box_tree, random_tree, sphere_tree
+from factories import UNIT_BOX, box_tree, random_tree, sphere_tree
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 

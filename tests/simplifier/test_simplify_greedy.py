@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import DATA, random_tree
+from factories import DATA, random_tree
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference import reference_steps

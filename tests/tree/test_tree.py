@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import random_tree
+from factories import random_tree
 
 from shapetree import Tree, UsageError
 from shapetree.tree import collapse, tree_in_preorder, trees_equal
