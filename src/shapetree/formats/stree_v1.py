@@ -113,26 +113,48 @@ def encode_blocks(trees: list[Tree], kind: Kind) -> bytes:
     return b"".join(parts)
 
 
+def read_leaf_count(data: bytes, pos: int, end: int, name: str) -> tuple[int, int]:
+    """A tree block's leaf count (validated) and the position after it."""
+    if pos + 4 > end:
+        raise FormatError(f"{name}: truncated (tree header past the end)")
+    (n_leaves,) = struct.unpack_from("<I", data, pos)
+    if n_leaves < 1 or n_leaves > MAX_LEAVES:
+        raise FormatError(f"{name}: invalid leaf count {n_leaves}")
+    return n_leaves, pos + 4
+
+
+def read_structure(data: bytes, pos: int, n_leaves: int, kind: Kind, name: str) -> tuple:
+    """``(left, right, value, position after)`` from a block's structure bits (bounds checked by
+    the caller)."""
+    sb = structure_bytes(n_leaves, kind)
+    left, right, value, status = decode_structure(np.frombuffer(data, np.uint8, sb, pos), n_leaves,
+                                                  kind == Kind.OCCUPANCY)
+    if status != 0:
+        raise FormatError(f"{name}: malformed tree structure (code {status})")
+    return left, right, value, pos + sb
+
+
+def read_leaf_vectors(data: bytes, pos: int, left: np.ndarray, name: str) -> tuple[np.ndarray, int]:
+    """A normal-map block's float32 leaf vectors, as (n, 3) node values, and the position after."""
+    leaf = left < 0
+    n_leaves = int(np.count_nonzero(leaf))
+    vals = np.frombuffer(data, "<f4", 3 * n_leaves, pos).reshape(-1, 3)
+    if not np.all(np.isfinite(vals)):
+        raise FormatError(f"{name}: non-finite leaf values")
+    value = np.zeros((left.shape[0], 3), np.float32)
+    value[leaf] = vals
+    return value, pos + 12 * n_leaves
+
+
 def decode_blocks(data: bytes, pos: int, end: int, n_trees: int, kind: Kind, name: str) -> list[tuple]:
     """Parse ``n_trees`` tree blocks from ``data[pos:end]`` (which they must fill exactly):
     ``(normal, offset, left, right, value)`` arrays per tree; every count is checked first."""
     out = []
     for _ in range(n_trees):
-        if pos + 4 > end:
-            raise FormatError(f"{name}: truncated (tree header past the end)")
-        (n_leaves,) = struct.unpack_from("<I", data, pos)
-        pos += 4
-        if n_leaves < 1 or n_leaves > MAX_LEAVES:
-            raise FormatError(f"{name}: invalid leaf count {n_leaves}")
-        need = tree_bytes(n_leaves, kind) - 4
-        if pos + need > end:
+        n_leaves, pos = read_leaf_count(data, pos, end, name)
+        if pos + tree_bytes(n_leaves, kind) - 4 > end:
             raise FormatError(f"{name}: header says {n_leaves} leaves but the file is too short")
-        sb = structure_bytes(n_leaves, kind)
-        bits = np.frombuffer(data, np.uint8, sb, pos)
-        pos += sb
-        left, right, value, status = decode_structure(bits, n_leaves, kind == Kind.OCCUPANCY)
-        if status != 0:
-            raise FormatError(f"{name}: malformed tree structure (code {status})")
+        left, right, value, pos = read_structure(data, pos, n_leaves, kind, name)
         planes = np.frombuffer(data, "<f4", 4 * (n_leaves - 1), pos).reshape(-1, 4)
         pos += 16 * (n_leaves - 1)
         if not np.all(np.isfinite(planes)):
@@ -143,12 +165,7 @@ def decode_blocks(data: bytes, pos: int, end: int, n_trees: int, kind: Kind, nam
         normal[~leaf] = planes[:, :3]
         offset[~leaf] = planes[:, 3]
         if kind == Kind.NORMALS:
-            vals = np.frombuffer(data, "<f4", 3 * n_leaves, pos).reshape(-1, 3)
-            pos += 12 * n_leaves
-            if not np.all(np.isfinite(vals)):
-                raise FormatError(f"{name}: non-finite leaf values")
-            value = np.zeros((left.shape[0], 3), np.float32)
-            value[leaf] = vals
+            value, pos = read_leaf_vectors(data, pos, left, name)
         out.append((normal, offset, left, right, value))
     if pos != end:
         raise FormatError(f"{name}: {end - pos} unexpected trailing bytes")

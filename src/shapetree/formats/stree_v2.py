@@ -16,13 +16,14 @@ from . import quantized
 from .kinds import writable_kind
 from .stree_v1 import (
     MAGIC,
-    MAX_LEAVES,
     check_crc,
     check_header,
     decode_blocks,
-    decode_structure,
     encode_blocks,
     encode_structure,
+    read_leaf_count,
+    read_leaf_vectors,
+    read_structure,
     structure_bytes,
 )
 
@@ -77,21 +78,12 @@ def decode_quantized_blocks(data: bytes, end: int, n_trees: int, kind: Kind, lo:
     pos = 2
     out = []
     for _ in range(n_trees):
-        if pos + 4 > end:
-            raise FormatError(f"{name}: truncated (tree header past the end)")
-        (n_leaves,) = struct.unpack_from("<I", data, pos)
-        pos += 4
-        if n_leaves < 1 or n_leaves > MAX_LEAVES:
-            raise FormatError(f"{name}: invalid leaf count {n_leaves}")
+        n_leaves, pos = read_leaf_count(data, pos, end, name)
         sb = structure_bytes(n_leaves, kind)
         vector_bytes = 12 * n_leaves if kind == Kind.NORMALS else 0
         if pos + sb + 4 + min_plane_bytes(n_leaves, escapes) + vector_bytes > end:
             raise FormatError(f"{name}: header says {n_leaves} leaves but the file is too short")
-        bits = np.frombuffer(data, np.uint8, sb, pos)
-        pos += sb
-        left, right, value, status = decode_structure(bits, n_leaves, kind == Kind.OCCUPANCY)
-        if status != 0:
-            raise FormatError(f"{name}: malformed tree structure (code {status})")
+        left, right, value, pos = read_structure(data, pos, n_leaves, kind, name)
         (plane_bytes,) = struct.unpack_from("<I", data, pos)
         pos += 4
         if plane_bytes < min_plane_bytes(n_leaves, escapes) or pos + plane_bytes + vector_bytes > end:
@@ -103,12 +95,7 @@ def decode_quantized_blocks(data: bytes, end: int, n_trees: int, kind: Kind, lo:
         if status != 0:
             raise FormatError(f"{name}: malformed plane stream (code {status})")
         if kind == Kind.NORMALS:
-            vals = np.frombuffer(data, "<f4", 3 * n_leaves, pos).reshape(-1, 3)
-            pos += vector_bytes
-            if not np.all(np.isfinite(vals)):
-                raise FormatError(f"{name}: non-finite leaf values")
-            value = np.zeros((left.shape[0], 3), np.float32)
-            value[left < 0] = vals
+            value, pos = read_leaf_vectors(data, pos, left, name)
         out.append((normal, offset, left, right, value))
     if pos != end:
         raise FormatError(f"{name}: {end - pos} unexpected trailing bytes")

@@ -171,6 +171,20 @@ function checkHeader(name, nTrees, kind, bounds) {
   }
 }
 
+/** A normal-map block's float32 leaf vectors, into the leaves' rows of `planes`; the position after. */
+function readLeafVectors(view, pos, next, planes, name) {
+  for (let i = 0; i < next.length; i++) {
+    if (next[i] >= 0) continue;
+    for (let c = 0; c < 3; c++) {
+      const v = view.getFloat32(pos, true);
+      pos += 4;
+      if (!Number.isFinite(v)) throw new FormatError(`${name}: non-finite leaf values`);
+      planes[4 * i + c] = v;
+    }
+  }
+  return pos;
+}
+
 /** The tree blocks in data[pos, end) (v1's layout, also v2's once inflated), which they must fill. */
 function decodeBlocks(data, pos, end, nTrees, kind, name) {
   const view = new DataView(data.buffer, data.byteOffset, data.length);
@@ -199,17 +213,7 @@ function decodeBlocks(data, pos, end, nTrees, kind, name) {
         planes[4 * i + c] = v;
       }
     }
-    if (kind === NORMALS) {
-      for (let i = 0; i < nNodes; i++) {
-        if (next[i] >= 0) continue;
-        for (let c = 0; c < 3; c++) {
-          const v = view.getFloat32(pos, true);
-          pos += 4;
-          if (!Number.isFinite(v)) throw new FormatError(`${name}: non-finite leaf values`);
-          planes[4 * i + c] = v;
-        }
-      }
-    }
+    if (kind === NORMALS) pos = readLeafVectors(view, pos, next, planes, name);
     trees.push({ nLeaves, nNodes, depth, planes, next });
   }
   if (pos !== end) throw new FormatError(`${name}: ${end - pos} unexpected trailing bytes`);
@@ -462,17 +466,7 @@ function decodeQuantizedBlocks(data, end, nTrees, kind, lo, hi, name, escapes) {
       planes.set(got.normal.subarray(3 * i, 3 * i + 3), 4 * i);
       planes[4 * i + 3] = got.offset[i];
     }
-    if (kind === NORMALS) {
-      for (let i = 0; i < nNodes; i++) {
-        if (next[i] >= 0) continue;
-        for (let c = 0; c < 3; c++) {
-          const v = view.getFloat32(pos, true);
-          pos += 4;
-          if (!Number.isFinite(v)) throw new FormatError(`${name}: non-finite leaf values`);
-          planes[4 * i + c] = v;
-        }
-      }
-    }
+    if (kind === NORMALS) pos = readLeafVectors(view, pos, next, planes, name);
     trees.push({ nLeaves, nNodes, depth, planes, next });
   }
   if (pos !== end) throw new FormatError(`${name}: ${end - pos} unexpected trailing bytes`);
