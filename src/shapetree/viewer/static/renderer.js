@@ -5,12 +5,17 @@
 import { projection, cameraLight } from "./camera.js";
 import { infernoLut } from "./colormap.js";
 import { LEAF_IN, NORMALS, OCCUPANCY } from "./stree.js";
+import { startGrid } from "./startgrid.js";
 
 const TEX_SHIFT = 12;
 const TEX_WIDTH = 1 << TEX_SHIFT;
 const MAX_STACK = 512; // deeper trees are refused: a shader's local arrays must stay small
 const MAX_NORMAL_TREES = 64;
 const UPLOAD_UNIT = 7;
+const GRID_UNIT = 4;
+// start-node grid of the normal map's lookups: cells per axis (a power of two), fewer for many trees
+const GRID_RES = 64;
+const GRID_CELLS = 1 << 20; // all trees together
 // The Python renderer's Material(): base colour, ambient, diffuse, specular, shininess, gamma.
 const MATERIAL = { color: [0.8, 0.72, 0.62], ambient: 0.12, diffuse: 0.78, specular: 0.22, shininess: 40, gamma: 2.2 };
 
@@ -44,10 +49,45 @@ export class TreeRenderer {
     this.tree = null;
     this.normals = null;
     this.maxRows = gl.getParameter(gl.MAX_TEXTURE_SIZE);
+    this.max3d = gl.getParameter(gl.MAX_3D_TEXTURE_SIZE);
     this.lut = this.texture(gl.RGBA8, 256, 1, gl.RGBA, gl.UNSIGNED_BYTE, infernoLut());
     this.costTarget = null;
     this.vao = gl.createVertexArray();
     this.lastCost = null;
+    this.normalGrid = null; // see normalStartGrid
+    /** Whether the normal map's lookups start from the start-node grid (the image is the same). */
+    this.startGrid = true;
+  }
+
+  /** Start nodes of the normal-map trees over the occupancy tree's box: {texture (R32I res x res x
+   * (res n), the trees stacked along z), res}, built when the trees or the box change. */
+  normalStartGrid() {
+    const g = this.normalGrid;
+    if (g && g.normals === this.normals && g.bounds === this.bounds) return g;
+    if (g) this.gl.deleteTexture(g.texture);
+    const b = this.bounds;
+    const count = this.normalTrees.length;
+    let res = GRID_RES;
+    while (res > 4 && (res ** 3 * count > GRID_CELLS || res * count > this.max3d)) res /= 2;
+    const n = res ** 3;
+    const data = new Int32Array(n * count);
+    this.normalTrees.forEach((t, k) => {
+      const cells = startGrid(t, [b[0], b[1], b[2]], [b[3], b[4], b[5]], res);
+      const root = this.normals.roots[k];
+      for (let c = 0; c < n; c++) data[k * n + c] = cells[c] + root;
+    });
+    const gl = this.gl;
+    const texture = gl.createTexture();
+    gl.activeTexture(gl.TEXTURE0 + UPLOAD_UNIT);
+    gl.bindTexture(gl.TEXTURE_3D, texture);
+    gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
+    gl.texImage3D(gl.TEXTURE_3D, 0, gl.R32I, res, res, res * count, 0, gl.RED_INTEGER, gl.INT, data);
+    for (const p of [gl.TEXTURE_MIN_FILTER, gl.TEXTURE_MAG_FILTER]) gl.texParameteri(gl.TEXTURE_3D, p, gl.NEAREST);
+    for (const p of [gl.TEXTURE_WRAP_S, gl.TEXTURE_WRAP_T, gl.TEXTURE_WRAP_R]) {
+      gl.texParameteri(gl.TEXTURE_3D, p, gl.CLAMP_TO_EDGE);
+    }
+    this.normalGrid = { texture, res, normals: this.normals, bounds: this.bounds };
+    return this.normalGrid;
   }
 
   texture(internal, width, height, format, type, data) {
@@ -127,6 +167,11 @@ export class TreeRenderer {
     const textures = trees ? this.upload(trees, NORMALS) : null;
     this.release(this.normals);
     this.normals = textures;
+    this.normalTrees = trees;
+    if (!trees && this.normalGrid) {
+      this.gl.deleteTexture(this.normalGrid.texture);
+      this.normalGrid = null;
+    }
     this.normalRadius = radius;
   }
 
@@ -226,6 +271,13 @@ export class TreeRenderer {
       gl.uniform1iv(u.uNRoots, this.normals.roots);
       gl.uniform1i(u.uNCount, this.normals.roots.length);
       gl.uniform1f(u.uNRadius, this.normalRadius);
+      const grid = this.normalStartGrid();
+      gl.activeTexture(gl.TEXTURE0 + GRID_UNIT);
+      gl.bindTexture(gl.TEXTURE_3D, grid.texture);
+      gl.uniform1i(u.uNGrid, GRID_UNIT);
+      gl.uniform1i(u.uNGridRes, this.startGrid ? grid.res : 0);
+      const b = this.bounds;
+      gl.uniform3f(u.uNGridCell, (b[3] - b[0]) / grid.res, (b[4] - b[1]) / grid.res, (b[5] - b[2]) / grid.res);
     }
     gl.viewport(0, 0, w, h);
     let vmax = null;

@@ -10,6 +10,7 @@ precision highp float;
 precision highp int;
 precision highp sampler2D;
 precision highp isampler2D;
+precision highp isampler3D;
 
 #define TEX_MASK ((1 << TEX_SHIFT) - 1)
 #define FROM_ORIGIN (-4)  // the ray starts inside the box; box faces are -1 - axis
@@ -49,6 +50,9 @@ uniform isampler2D uNNext;
 uniform int uNRoots[MAX_NORMAL_TREES];
 uniform int uNCount;
 uniform float uNRadius;
+uniform highp isampler3D uNGrid;  // start node of each grid cell, trees stacked along z (startgrid.js)
+uniform int uNGridRes;            // cells per axis; 0: every lookup starts at the root
+uniform vec3 uNGridCell;          // a cell's size
 
 vec4 nplane(int i) { return texelFetch(uNPlanes, ivec2(i & TEX_MASK, i >> TEX_SHIFT), 0); }
 int nnextOf(int i) { return texelFetch(uNNext, ivec2(i & TEX_MASK, i >> TEX_SHIFT), 0).r; }
@@ -56,8 +60,11 @@ int nnextOf(int i) { return texelFetch(uNNext, ivec2(i & TEX_MASK, i >> TEX_SHIF
 // The ensemble's unit normal at x (zero where the trees' sum is zero): predict_normals.
 vec3 predictNormal(vec3 x) {
   vec3 acc = vec3(0.0);
+  // in the box, start at x's grid cell's start node: the same leaf, fewer steps
+  bool grid = uNGridRes > 0 && all(greaterThanEqual(x, uLo)) && all(lessThanEqual(x, uHi));
+  ivec3 cell = clamp(ivec3(floor((x - uLo) / uNGridCell)), ivec3(0), ivec3(uNGridRes - 1));
   for (int k = 0; k < uNCount; k++) {
-    int i = uNRoots[k];
+    int i = grid ? texelFetch(uNGrid, cell + ivec3(0, 0, k * uNGridRes), 0).r : uNRoots[k];
     vec4 p = nplane(i);
     while (!isinf(p.x)) {
       i = dot(p.xyz, x) < p.w ? i + 1 : nnextOf(i);
