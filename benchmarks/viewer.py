@@ -94,6 +94,26 @@ def gpu_process_cpu_ms() -> float:
     return total * 1000 / os.sysconf("SC_CLK_TCK")
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, as ``uptime`` prints them."""
+    return "load average: " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def gpu_thread_cpu_ms() -> dict[str, float]:
+    """CPU milliseconds so far of each thread of Chromium's GPU processes, by thread id."""
+    out = {}
+    for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
+        try:
+            if b"--type=gpu-process" not in Path(cmdline).read_bytes():
+                continue
+            for stat in Path(cmdline).parent.glob("task/*/stat"):
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                out[stat.parent.name] = (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            continue
+    return out
+
+
 def revision_files(rev: str) -> dict[str, bytes]:
     """The viewer's static files at git revision ``rev``: {path under static/: bytes}."""
     names = subprocess.run(["git", "-C", str(ROOT), "ls-tree", "-r", "--name-only", rev, STATIC + "/"],
@@ -152,7 +172,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     print(f"machine: {machine()}")
-    print(f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+    print(f"before: {load_average()}")
     baseline = revision_files(args.baseline) if args.baseline else None
     with tempfile.TemporaryDirectory() as scratch, sync_playwright() as p:
         models = trees(args.trees, args.normals, Path(scratch))
@@ -172,6 +192,7 @@ def main() -> None:
                         return i ? gl.getParameter(i.UNMASKED_RENDERER_WEBGL) : 'unknown'; })()""")
                     print(f"browser: Chromium {browser.version}, {renderer}")
                     printed = True
+                threads0 = gpu_thread_cpu_ms()
                 sizes = [(args.size, args.size)] + ([(1920, 1080)] if normals else [])
                 for w, h in sizes:
                     for mode, (js, options) in MODES.items():
@@ -207,10 +228,15 @@ def main() -> None:
                         if (w, h) == (1920, 1080):
                             line += f"  ({1000 / v['ms']:.1f} fps on SwiftShader)"
                         print(line, flush=True)
+                spent = sorted((ms - threads0.get(t, 0.0) for t, ms in gpu_thread_cpu_ms().items()), reverse=True)
+                total = sum(spent)
+                busy = [f"{100 * ms / total:.0f}%" for ms in spent if ms > 0.05 * total]
+                print(f"{name}: the GPU process's CPU time by thread: {', '.join(busy)} "
+                      "(threads with over 5%: SwiftShader's workers)", flush=True)
                 for page in pages.values():
                     page.close()
         browser.close()
-    print(f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+    print(f"after: {load_average()}")
 
 
 if __name__ == "__main__":
