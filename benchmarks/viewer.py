@@ -20,7 +20,7 @@ viewer's frames (so every one sees the same load):
   camera and size; ``ratio`` = viewer frame / Python frame;
 - ``--baseline REV``: the viewer's static files of git revision REV (served to a second page of the
   same browser), e.g. the commit before a speed-up: ``vs REV`` = this frame / REV's frame;
-- ``GPU CPU``: CPU time of Chromium's GPU process (where SwiftShader's threads run) per frame,
+- ``GPU CPU``: CPU time of its own Chromium GPU process (where SwiftShader's threads run) per frame,
   summed over its threads (two here: SwiftShader uses both cores); it grows less with load than
   wall-clock, though not nothing (spinning workers, shared caches);
 - the load average before and after.
@@ -80,14 +80,32 @@ def trees(folder: Path, with_normals: bool, scratch: Path) -> dict[str, tuple[Pa
     return {"reference-1958": (reference, None), "bunny-16384": (big, normals)}
 
 
-def gpu_process_cpu_ms() -> float:
-    """CPU milliseconds used so far by Chromium's GPU processes (where SwiftShader runs)."""
-    total = 0
+def our_gpu_processes() -> list[Path]:
+    """/proc folders of the Chromium GPU processes this benchmark started (other sessions' browsers
+    on the machine are not descendants of this process)."""
+    me = os.getpid()
+    found = []
     for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
+        folder = Path(cmdline).parent
         try:
             if b"--type=gpu-process" not in Path(cmdline).read_bytes():
                 continue
-            fields = Path(cmdline).with_name("stat").read_text().rsplit(")", 1)[1].split()
+            pid = int(folder.name)
+            while pid > 1 and pid != me:
+                pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            continue
+        if pid == me:
+            found.append(folder)
+    return found
+
+
+def gpu_process_cpu_ms() -> float:
+    """CPU milliseconds used so far by our Chromium GPU process (where SwiftShader runs)."""
+    total = 0
+    for folder in our_gpu_processes():
+        try:
+            fields = (folder / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
@@ -102,11 +120,9 @@ def load_average() -> str:
 def gpu_thread_cpu_ms() -> dict[str, float]:
     """CPU milliseconds so far of each thread of Chromium's GPU processes, by thread id."""
     out = {}
-    for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
+    for folder in our_gpu_processes():
         try:
-            if b"--type=gpu-process" not in Path(cmdline).read_bytes():
-                continue
-            for stat in Path(cmdline).parent.glob("task/*/stat"):
+            for stat in folder.glob("task/*/stat"):
                 fields = stat.read_text().rsplit(")", 1)[1].split()
                 out[stat.parent.name] = (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
         except OSError:
