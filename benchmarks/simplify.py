@@ -193,6 +193,36 @@ def _best(row: dict, key: str) -> str:
     return max(METHODS, key=lambda k: row[k][key])
 
 
+def target_lines(sweep: list[dict], times: list[dict]) -> list[str]:
+    """Issue 10's simplification targets next to this run's numbers."""
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "**missed**"
+
+    lines = ["## Targets (issue 10)", "", "| target | measured | |", "|---|---|---|"]
+    for t in times:
+        wall, cpu = min(t["seconds"]), min(t["cpu_seconds"])
+        lines.append(f"| {t['mesh']}: {t['from_leaves']:,} -> {t['to_leaves']} leaves in <= 10 s on 2 cores "
+                     f"| {wall:.1f} s wall (fastest of {len(t['seconds'])}; {cpu:.1f} CPU s) | {verdict(wall <= 10)} |")
+    bunny = next((r for r in sweep if r["mesh"] == "cgal_bunny00.off" and r["budget"] == 512), None)
+    if bunny:
+        s = bunny["simplify"]
+        lines.append(f"| cgal_bunny00.off at 512 leaves: IoU >= 0.978 | {s['iou']:.4f} "
+                     f"(short by {max(0.0, 0.978 - s['iou']):.4f}) | {verdict(s['iou'] >= 0.978)} |"
+                     if s["iou"] < 0.978 else
+                     f"| cgal_bunny00.off at 512 leaves: IoU >= 0.978 | {s['iou']:.4f} | met |")
+        lines.append(f"| cgal_bunny00.off at 512 leaves: near-surface accuracy >= 0.92 | {s['near_accuracy']:.4f} "
+                     f"| {verdict(s['near_accuracy'] >= 0.92)} |")
+    for budgets, label in (([512], "at 512 leaves"), (None, "at every budget 64 .. 4,096")):
+        rows = [r for r in sweep if budgets is None or r["budget"] in budgets]
+        if not rows:
+            continue
+        won = sum(r["simplify"][k] > max(r["direct"][k], r["truncate"][k]) for r in rows
+                  for k in ("iou", "near_accuracy"))
+        lines.append(f"| simplify above both cheap alternatives {label}, every mesh (IoU and near-surface "
+                     f"accuracy) | above both in {won} of {2 * len(rows)} cells | {verdict(won == 2 * len(rows))} |")
+    return lines + [""]
+
+
 def report(sweep: list[dict], times: list[dict], comp: list[dict], command: str, where: str) -> str:
     lines = [
         "# Simplification to a leaf budget",
@@ -209,6 +239,7 @@ def report(sweep: list[dict], times: list[dict], comp: list[dict], command: str,
         "best-first truncation of the full tree (`shapetree.simplifier.truncated`, the LOD previews).",
         "One `simplification_order` per mesh gives every budget (`order.at(N)` is `simplify(full, N)`).",
         "",
+        *target_lines(sweep, times),
         "## Simplifying a 16,384-leaf tree to 512 leaves",
         "",
         "Wall-clock and process CPU seconds (all threads) of `simplify(full, 512, mesh=mesh)`, 3 runs after",
