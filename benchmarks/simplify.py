@@ -35,7 +35,14 @@ from common import MESHES, RESULTS, ROOT, machine
 import shapetree
 from shapetree.mesh import load_mesh
 from shapetree.metrics import occupancy_metrics
-from shapetree.simplifier import labelled_points, simplification_order, simplify, truncated
+from shapetree.simplifier import (
+    HELD_OUT_SEED,
+    disagreements,
+    labelled_points,
+    simplification_order,
+    simplify,
+    truncated,
+)
 from shapetree.tree import trees_equal
 
 CLOSED = [
@@ -55,7 +62,6 @@ COMPARISON_DEPTHS = [8, 9, 10, 11, 12, 13, 14]
 TIMING_MESHES = ["cgal_bunny00.off", "cgal_armadillo.off"]
 CACHE = RESULTS / "cache"
 METHODS = ("simplify", "direct", "truncate")
-HELD_OUT_SEED = 1
 
 
 def cached_build(name: str, max_leaves: int, max_depth: int | None = None, seed: int = 0) -> shapetree.Tree:
@@ -90,7 +96,7 @@ def measure(tree, mesh, held=None) -> dict:
     m = occupancy_metrics(back, mesh)
     out = {"leaves": back.n_leaves, "bytes": size, "iou": m["iou"], "near_accuracy": m["near_accuracy"]}
     if held is not None:
-        out["held_out_errors"] = int(np.count_nonzero(back.contains(held[0]) != held[1]))
+        out["held_out_errors"] = int(disagreements([back], *held)[0])
     return out
 
 
@@ -106,8 +112,8 @@ def budgets_sweep(meshes: list[str], budgets: list[int]) -> list[dict]:
         seconds = time.perf_counter() - t0
         if not trees_equal(order.at(budgets[-1]), simplify(full, budgets[-1], mesh=mesh)):
             raise AssertionError(f"{name}: order.at({budgets[-1]}) differs from simplify()")
-        # a held-out labelled set (simplify's distribution, another seed): the cheap way to pick the
-        # best of the three candidates at a budget without the mesh metrics
+        # a held-out labelled set (simplify's distribution, another seed): the pick of
+        # shapetree.simplifier.best_tree, the cheap way to choose among the three at one budget
         held = labelled_points(full, mesh, seed=HELD_OUT_SEED)
         big = [n for n in budgets if BIG_FROM <= n < full.n_leaves]
         big_order = (simplification_order(full, mesh=mesh, n_samples=BIG_SAMPLES, min_leaves=min(big))
@@ -297,10 +303,11 @@ def report(sweep: list[dict], times: list[dict], comp: list[dict], command: str,
     if losses:
         lines += ["Where an alternative is better, use it there:", ""] + [f"- {x}" for x in losses]
     lines += ["", ("*picked*: the candidate with the fewest disagreements on a held-out labelled set (400k points "
-                   f"of simplify's distribution, seed {HELD_OUT_SEED}, labels from the mesh) -- what a caller "
-                   "who wants the best tree at one budget can run cheaply (`labelled_points` and "
-                   "`Tree.contains`; `simplify` itself stays the prefix of one simplification order, so it does "
-                   f"not switch). The pick is the best of the three in {picked_best} of {n_cells} cells"
+                   f"of simplify's distribution, seed {HELD_OUT_SEED}, labels from the mesh), as "
+                   "`shapetree.simplifier.best_tree(candidates, full, mesh=mesh)` picks it: what a caller who "
+                   "wants the best tree at one budget runs (`simplify` itself stays the prefix of one "
+                   "simplification order, so it does not switch). "
+                   f"The pick is the best of the three in {picked_best} of {n_cells} cells"
                    + (f"; it is not `simplify` at {'; '.join(not_simplify)}." if not_simplify else
                       "; it is `simplify` everywhere."))]
     lines += [

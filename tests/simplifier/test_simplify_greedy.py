@@ -14,7 +14,14 @@ import shapetree
 from shapetree.errors import MeshError, UsageError
 from shapetree.mesh import load_mesh
 from shapetree.metrics import occupancy_metrics
-from shapetree.simplifier import labelled_points, simplification_order, simplify, truncated
+from shapetree.simplifier import (
+    best_tree,
+    disagreements,
+    labelled_points,
+    simplification_order,
+    simplify,
+    truncated,
+)
 from shapetree.simplifier.kernels import greedy_steps
 from shapetree.tree import Kind, Tree, trees_equal
 
@@ -248,3 +255,21 @@ def test_mesh_labels_beat_the_trees_own_labels_where_the_tree_is_wrong(bunny):
     assert by_mesh.start_error > 0 and by_tree.start_error == 0
     assert occupancy_metrics(by_mesh.at(200), mesh, n=50_000)["iou"] > 0.95
     assert occupancy_metrics(by_tree.at(200), mesh, n=50_000)["iou"] > 0.95
+
+
+def test_best_tree_picks_the_candidate_closest_to_the_mesh_on_held_out_points(bunny):
+    mesh, tree = bunny
+    simplified = simplify(tree, 64, mesh=mesh, n_samples=100_000)
+    cut = truncated(tree, 64)
+    flipped = Tree(simplified.normal, simplified.offset, simplified.left, simplified.right,
+                   (simplified.left < 0) & ~simplified.value, simplified.bounds, origin=simplified.origin,
+                   scale=simplified.scale)
+    # measured (50k metric points): simplified IoU 0.907 against truncated 0.899; the flipped tree is the complement
+    assert best_tree([cut, simplified, flipped], tree, mesh=mesh, n_samples=100_000) == 1
+    assert best_tree([flipped, cut], tree, mesh=mesh, n_samples=100_000) == 1
+    assert best_tree([cut, cut], tree, n_samples=20_000) == 0  # a tie goes to the first
+    pts, labels = labelled_points(tree, mesh, n=50_000, seed=1)
+    errors = disagreements([simplified, flipped], pts, labels)
+    assert errors[0] + errors[1] == len(pts)  # complements: every point is wrong in exactly one
+    with pytest.raises(UsageError, match="occupancy"):
+        best_tree([], tree)
