@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import contains as contains_bench
 import rays as rays_bench
+import simplify as simplify_bench
 from baselines import (
     DRACO_COMPRESSION_LEVEL,
     DRACO_QUANTIZATION_BITS,
@@ -46,6 +47,7 @@ import shapetree
 from shapetree.formats import encode_treed, encode_trees
 from shapetree.mesh import Mesh
 from shapetree.metrics import mesh_surface_metrics, occupancy_metrics, surface_metrics
+from shapetree.simplifier import simplification_order
 from shapetree.tree import Tree
 
 
@@ -63,6 +65,7 @@ class Config:
     rd_voxels: list[int]
     reference_build: bool
     rd_axis_aligned: list[int] = field(default_factory=list)
+    rd_simplify: list[int] = field(default_factory=list)
     repeats: int = 5
     resolution: int = 256
     n_metric: int = 100_000
@@ -78,10 +81,11 @@ FULL = Config(
     ray_size=512,
     rd_meshes=["cgal_bunny00.off", "cgal_fandisk.off"],
     rd_leaves=[256, 1024, 4096],
-    rd_faces=[200, 500, 1000, 2000, 5000, 20000],
+    rd_faces=[100, 150, 200, 300, 400, 500, 700, 1000, 1400, 2000, 3000, 5000, 7000, 10000, 20000],
     rd_voxels=[32, 64, 128, 256],
     reference_build=True,
     rd_axis_aligned=[512, 4096],
+    rd_simplify=[64, 128, 256, 512, 1024, 2048, 4096],
 )
 
 QUICK = Config(
@@ -96,6 +100,7 @@ QUICK = Config(
     rd_faces=[200, 500, 1000, 3000],
     rd_voxels=[32, 64, 128],
     reference_build=False,
+    rd_simplify=[128, 512],
 )
 
 
@@ -240,6 +245,15 @@ def section_rays(cfg: Config, trees: dict, out: list[str], data: dict) -> None:
 
 
 # -- 4. rate-distortion -------------------------------------------------------------------------------
+def in_absolute_coordinates(tree: Tree) -> Tree:
+    """The tree with its planes moved out of its frame (``n.(x - o)/s < b`` is ``n.x < s b + n.o``),
+    as the treed format stores them (float32 again, so a point on a plane may change sides: the
+    treed column's quality is the tree's own)."""
+    offset = tree.offset.astype(np.float64) * tree.scale + tree.normal.astype(np.float64) @ tree.origin
+    return Tree(tree.normal, np.where(tree.left >= 0, offset, 0), tree.left, tree.right, tree.value, tree.bounds,
+                kind=tree.kind)
+
+
 def rate_distortion(name: str, cfg: Config, trees: dict) -> list[dict]:
     mesh = load_normalised(name)
     points = []
@@ -252,14 +266,27 @@ def rate_distortion(name: str, cfg: Config, trees: dict) -> list[dict]:
         except Exception as e:  # noqa: BLE001 -- a failing build leaves a gap in the curve, reported in the log
             log(f"  build of {budget} leaves failed: {type(e).__name__}: {e}")
     if name in trees:
-        built.append((None, trees[name][1]))
+        full = trees[name][1]
+        built.append((None, full))
+    else:  # the build section did not run: the section-1 tree, built here
+        seconds, full = timed(shapetree.build, mesh, seed=0, **cfg.build_kwargs)
+        built.append((seconds, full))
     for seconds, tree in built:
         log(f"  rd {short(name)} tree {tree.n_leaves} leaves")
-        r = all_metrics(tree, mesh, cfg)
-        points.append({"method": "tree (.stree)", "bytes": len(encode_trees([tree])), "detail": f"{tree.n_leaves} leaves",
-                       "leaves": tree.n_leaves, "seconds": seconds, **r})
-        points.append({"method": "tree (treed)", "bytes": len(encode_treed([tree])),
-                       "detail": f"{tree.n_leaves} leaves", **r})
+        size, back = simplify_bench.stored(tree)
+        points.append({"method": "tree (.stree)", "bytes": size, "detail": f"{tree.n_leaves} leaves",
+                       "leaves": tree.n_leaves, "seconds": seconds, **all_metrics(back, mesh, cfg)})
+        points.append({"method": "tree (treed)", "bytes": len(encode_treed([in_absolute_coordinates(tree)])),
+                       "detail": f"{tree.n_leaves} leaves", **all_metrics(tree, mesh, cfg)})
+    budgets = [n for n in cfg.rd_simplify if n < full.n_leaves]
+    if budgets:
+        log(f"  rd {short(name)} simplification order of the {full.n_leaves}-leaf tree")
+        order = simplification_order(full, mesh=mesh, min_leaves=min(budgets))  # order.at(N) is simplify(full, N)
+        for budget in budgets:
+            log(f"  rd {short(name)} simplified tree {budget} leaves")
+            size, back = simplify_bench.stored(order.at(budget))
+            points.append({"method": SIMPLIFIED, "bytes": size, "detail": f"{budget} leaves", "leaves": budget,
+                           **all_metrics(back, mesh, cfg)})
     for budget in cfg.rd_axis_aligned if name == cfg.rd_meshes[0] else []:
         log(f"  rd {short(name)} axis-aligned tree {budget} leaves")
         tree = axis_aligned_tree(mesh, budget)
@@ -283,7 +310,8 @@ def rate_distortion(name: str, cfg: Config, trees: dict) -> list[dict]:
     return points
 
 
-STYLE = {"tree (.stree)": ("C0", "o-"), "tree (treed)": ("C0", "o:"),
+SIMPLIFIED = "tree, simplified (.stree)"
+STYLE = {"tree (.stree)": ("C0", "o-"), "tree (treed)": ("C0", "o:"), SIMPLIFIED: ("C4", "*-"),
          "axis-aligned tree (sklearn, .stree)": ("C3", "d--"), "mesh (binary STL)": ("C1", "s:"),
          "mesh (Draco)": ("C1", "s-"), "voxels (bit-packed)": ("C2", "^-")}
 
@@ -324,10 +352,10 @@ def cheapest(points: list[dict], method: str, ok) -> dict | None:
 RIVALS = {"mesh (Draco)": "Draco", "mesh (binary STL)": "STL", "voxels (bit-packed)": "voxels"}
 
 
-def verdicts(points: list[dict]) -> list[str]:
+def verdicts(points: list[dict], tree_method: str = "tree (.stree)") -> list[str]:
     """A table: for every tree, the fewest bytes each rival needs to be at least as good (IoU, then
     Chamfer), as a multiple of the tree's bytes (bold where the rival is smaller); then a summary."""
-    trees = sorted((p for p in points if p["method"] == "tree (.stree)"), key=lambda p: p["bytes"])
+    trees = sorted((p for p in points if p["method"] == tree_method), key=lambda p: p["bytes"])
     tests = (("IoU", lambda p, t: p["iou"] >= t["iou"]), ("Chamfer", lambda p, t: p["chamfer_l1"] <= t["chamfer_l1"]))
     head = "| tree | bytes | " + " | ".join(f"{RIVALS[m]} for {k}" for m in RIVALS for k, _ in tests) + " |"
     lines = [head, "|---|---:|" + "---:|" * (len(RIVALS) * len(tests))]
@@ -357,6 +385,47 @@ def verdicts(points: list[dict]) -> list[str]:
                          f"tree sizes on IoU and {w_cd} of {len(trees)} on Chamfer-L1.")
         else:
             lines.append(f"- Within this sweep the tree beats {method} at every tree size (IoU and Chamfer-L1).")
+    return lines
+
+
+def bytes_to_match(points: list[dict], method: str, iou: float) -> tuple[float | None, bool]:
+    """Bytes ``method`` needs to reach ``iou``: on the upper envelope of its sweep (the best IoU for
+    at most so many bytes), interpolated linearly in (IoU, log bytes) between the envelope points
+    either side; (None, False) if the sweep never reaches it, (bytes, True) if its cheapest point
+    already does (then fewer bytes might do: an upper bound)."""
+    envelope = []
+    for p in sorted((p for p in points if p["method"] == method), key=lambda p: p["bytes"]):
+        if not envelope or p["iou"] > envelope[-1]["iou"]:
+            envelope.append(p)
+    for k, p in enumerate(envelope):
+        if p["iou"] >= iou:
+            if k == 0:
+                return float(p["bytes"]), True
+            a = envelope[k - 1]
+            f = (iou - a["iou"]) / (p["iou"] - a["iou"])
+            return float(np.exp(np.log(a["bytes"]) + f * (np.log(p["bytes"]) - np.log(a["bytes"])))), False
+    return None, False
+
+
+def draco_ratios(points: list[dict], tree_method: str = SIMPLIFIED) -> list[dict]:
+    """For every tree of ``tree_method``: the bytes Draco needs to match its IoU and that over the tree's."""
+    out = []
+    for t in sorted((p for p in points if p["method"] == tree_method), key=lambda p: p["bytes"]):
+        need, bound = bytes_to_match(points, "mesh (Draco)", t["iou"])
+        out.append({"detail": t["detail"], "leaves": t.get("leaves"), "bytes": t["bytes"], "iou": t["iou"],
+                    "draco_bytes": need, "upper_bound": bound, "ratio": None if need is None else need / t["bytes"]})
+    return out
+
+
+def ratio_lines(ratios: list[dict]) -> list[str]:
+    lines = ["| simplified tree | bytes | IoU | Draco bytes at that IoU | Draco / tree |", "|---|---:|---:|---:|---:|"]
+    for r in ratios:
+        if r["ratio"] is None:
+            lines.append(f"| {r['detail']} | {r['bytes']:,} | {r['iou']:.4f} | not reached in the sweep | - |")
+            continue
+        mark = "<= " if r["upper_bound"] else ""
+        lines.append(f"| {r['detail']} | {r['bytes']:,} | {r['iou']:.4f} | {mark}{r['draco_bytes']:,.0f} "
+                     f"| {mark}{r['ratio']:.2f}x |")
     return lines
 
 
@@ -391,6 +460,16 @@ def section_rd(cfg: Config, trees: dict, out: list[str], data: dict) -> None:
         out += ["", ("Bytes each rival needs to be at least as good as the tree (its cheapest point in the "
                      "sweep with IoU >= the tree's, or Chamfer-L1 <= the tree's), and that as a multiple of the "
                      "tree's bytes; bold where the rival is smaller:"), "", *verdicts(points), ""]
+        if any(p["method"] == SIMPLIFIED for p in points):
+            ratios = draco_ratios(points)
+            data.setdefault("draco_ratios", {})[name] = ratios
+            out += [("The same for the simplified trees (the section-1 tree simplified to each budget with "
+                     "`shapetree.simplify`, labels from the mesh, saved with `shapetree.save`):"), "",
+                    *verdicts(points, SIMPLIFIED), "",
+                    ("Draco at the simplified tree's IoU, interpolated: on the upper envelope of Draco's sweep "
+                     "(best IoU for at most so many bytes), linear in (IoU, log bytes) between the sweep points "
+                     "either side (`<=`: Draco's cheapest point is already as good, so it may need fewer):"), "",
+                    *ratio_lines(ratios), ""]
 
 
 # -- 5. reference comparison --------------------------------------------------------------------------
@@ -446,7 +525,7 @@ def section_reference(cfg: Config, out: list[str], data: dict) -> None:
         log(f"  {label}")
         r = all_metrics(tree, mesh, cfg)
         rows.append({"tree": label, "leaves": tree.n_leaves, "depth": tree.depth, **r})
-        out.append(f"| {label} | {tree.n_leaves:,} | {tree.depth} | {len(encode_treed([tree])):,} "
+        out.append(f"| {label} | {tree.n_leaves:,} | {tree.depth} | {len(encode_treed([in_absolute_coordinates(tree)])):,} "
                    f"| {len(encode_trees([tree])):,} | {build} | {metric_cells(r)} |")
     out += ["", *failures, ""] if failures else [""]
     pts = uniform_points(t1958.bounds, cfg.query_points, 0, 0.0)
@@ -501,12 +580,42 @@ def target_rows(data: dict) -> list[str]:
             rows.append(f"| {short(name)} (open): IoU >= 0.98 | IoU {r['iou']:.4f} | {verdict(r['iou'] >= 0.98)} |")
         elif r:
             rows.append(f"| {short(name)} (open): IoU >= 0.98 | build failed | **missed** |")
+    return rows + simplify_target_rows(data, verdict)
+
+
+def _ratio_text(r: dict) -> str:
+    if r["ratio"] is None:
+        return f"{r['detail']}: Draco never reaches IoU {r['iou']:.4f}"
+    return f"{r['detail']}: {'<= ' if r['upper_bound'] else ''}{r['ratio']:.2f}x"
+
+
+def simplify_target_rows(data: dict, verdict) -> list[str]:
+    """Issue 10's rate-distortion targets: Draco bytes over simplified-tree bytes at equal IoU."""
+    ratios = data.get("draco_ratios", {})
+    rows = []
+    bunny = ratios.get("cgal_bunny00.off")
+    if bunny:
+        worst = min((r["ratio"] if r["ratio"] is not None else np.inf) for r in bunny)
+        rows.append("| issue 10: bunny00, Draco needs >= 0.8x the simplified tree's bytes to match its IoU, "
+                    f"every budget | {'; '.join(_ratio_text(r) for r in bunny)} | {verdict(worst >= 0.8)} |")
+    fandisk = ratios.get("cgal_fandisk.off")
+    if fandisk:
+        smaller = sum(1 for r in fandisk if r["ratio"] is None or r["ratio"] > 1)
+        rows.append("| issue 10: fandisk, the simplified tree is smaller than Draco at equal IoU, every budget "
+                    f"| smaller at {smaller} of {len(fandisk)}: {'; '.join(_ratio_text(r) for r in fandisk)} "
+                    f"| {verdict(smaller == len(fandisk))} |")
     return rows
+
+
+SECTIONS = ["build", "points", "rays", "rd", "reference"]
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="A fast subset (a few minutes).")
+    ap.add_argument("--sections", nargs="+", choices=SECTIONS, default=SECTIONS,
+                    help="Run only these sections (rd without build builds the rate-distortion meshes' trees itself).")
+    ap.add_argument("--out", default="REPORT.md", help="Report file name under benchmarks/results/.")
     args = ap.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -516,16 +625,22 @@ def main(argv=None) -> None:
     trees: dict = {}
     data: dict = {"mode": "quick" if args.quick else "full", "machine": machine()}
     body: list[str] = []
-    section_build(cfg, trees, body, data)
-    section_points(cfg, trees, body, data)
-    section_rays(cfg, trees, body, data)
-    section_rd(cfg, trees, body, data)
-    section_reference(cfg, body, data)
+    if "build" in args.sections:
+        section_build(cfg, trees, body, data)
+    if "points" in args.sections:
+        section_points(cfg, trees, body, data)
+    if "rays" in args.sections:
+        section_rays(cfg, trees, body, data)
+    if "rd" in args.sections:
+        section_rd(cfg, trees, body, data)
+    if "reference" in args.sections:
+        section_reference(cfg, body, data)
     total, cpu = time.perf_counter() - t0, time.process_time() - c0
+    sections = "" if args.sections == SECTIONS else " --sections " + " ".join(args.sections)
     head = [
         "# shapetree benchmarks",
         "",
-        (f"Generated by `benchmarks/run.py{' --quick' if args.quick else ''}` in {total / 60:.1f} minutes "
+        (f"Generated by `benchmarks/run.py{' --quick' if args.quick else ''}{sections}` in {total / 60:.1f} minutes "
         f"wall clock ({cpu / 60:.1f} minutes of CPU time in this process, all threads) on {machine()}. "
         "Shared meshes from `../shared/meshes/`, each normalised to the unit cube. "
         "Regenerate with `make bench` (or `make bench-quick`); nothing here is cached or committed."),
@@ -538,9 +653,10 @@ def main(argv=None) -> None:
         *target_rows(data),
         "",
     ]
-    (RESULTS / "REPORT.md").write_text("\n".join(head + body) + "\n")
-    (RESULTS / "results.json").write_text(json.dumps(data, indent=1, default=float))
-    log(f"wrote {RESULTS / 'REPORT.md'} in {total:.0f} s")
+    report = RESULTS / args.out
+    report.write_text("\n".join(head + body) + "\n")
+    (RESULTS / ("results.json" if args.out == "REPORT.md" else Path(args.out).stem + ".json")).write_text(json.dumps(data, indent=1, default=float))
+    log(f"wrote {report} in {total:.0f} s")
 
 
 if __name__ == "__main__":

@@ -94,15 +94,24 @@ def reference_steps(tree, points, labels, stop_leaves, max_splice, max_splice_po
         move = best[1]
         collapse = move if move < n else (move - 2 * n if move >= 2 * n else -1)
         splice = move - n if n <= move < 2 * n else (move - 2 * n if move >= 2 * n else -1)
-        if collapse >= 0:
-            order = []
-            stack = [collapse]
-            while stack:
-                i = stack.pop()
-                if cl[i] >= 0:
-                    order.append(i)
-                    stack += [cr[i], cl[i]]
-            for b in reversed(order):
+        if collapse >= 0:  # two-leaf branches one at a time, the cheapest first (ties: lower id)
+            while cl[collapse] >= 0:
+                now = error(cl, cr, val, root)
+                ready = []
+                stack = [collapse]
+                while stack:
+                    i = stack.pop()
+                    if cl[i] >= 0:
+                        if cl[cl[i]] < 0 and cl[cr[i]] < 0:
+                            ready.append(i)
+                        stack += [cr[i], cl[i]]
+                costs = []
+                for b in ready:
+                    c_l, c_r, v = list(cl), list(cr), list(val)
+                    c_l[b] = c_r[b] = -1
+                    v[b] = majority(b)
+                    costs.append((error(c_l, c_r, v, root) - now, b))
+                b = min(costs)[1]
                 v = majority(b)
                 cl[b] = cr[b] = -1
                 val[b] = v

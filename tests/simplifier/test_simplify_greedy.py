@@ -14,7 +14,14 @@ import shapetree
 from shapetree.errors import MeshError, UsageError
 from shapetree.mesh import load_mesh
 from shapetree.metrics import occupancy_metrics
-from shapetree.simplifier import labelled_points, simplification_order, simplify, truncated
+from shapetree.simplifier import (
+    best_tree,
+    disagreements,
+    labelled_points,
+    simplification_order,
+    simplify,
+    truncated,
+)
 from shapetree.simplifier.kernels import greedy_steps
 from shapetree.tree import Kind, Tree, trees_equal
 
@@ -173,8 +180,18 @@ def test_a_wrong_subtree_is_spliced_away_when_its_sibling_is_right_there():
     args = (tree.left, tree.right, tree.value, tree.normal, tree.offset, pts, labels, tree.apply(pts), 4)
     node, keep, _, error = greedy_steps(*args, 2, 4000)
     assert node.tolist() == [2, 1] and keep.tolist() == [0, 2] and error[-1] == 0
-    node, _, _, leaves_only = greedy_steps(*args, 1, 4000)
-    assert node[0] == 8 and leaves_only[-1] > 400  # a tenth of one side, then a quarter of the other
+    node, keep, _, leaves_only = greedy_steps(*args, 1, 4000)
+    # leaf by leaf the cheapest move is collapsing the whole tree (a tenth of one side, then a quarter
+    # of the other): recorded as two-leaf collapses, the cheapest ready one first
+    assert keep.tolist() == [0] * 5 and node[-1] == 0 and leaves_only[-1] > 400
+    alone = {}
+    for b in (2, 5, 8):  # the branches whose children are both leaves
+        ids = tree.apply(pts)
+        inside = np.isin(ids, [tree.left[b], tree.right[b]])
+        majority = 2 * np.count_nonzero(labels[inside]) > np.count_nonzero(inside)
+        alone[b] = int(np.count_nonzero(np.where(inside, majority, tree.value[ids]) != labels))
+    assert node[0] == min(alone, key=alone.get) and leaves_only[0] == min(alone.values())
+    assert leaves_only[1] < 1000  # the old children-first order (8, 5, 2) had 1,008 errors after two steps
 
 
 def test_bad_arguments_are_usage_errors(tree_300):
@@ -238,3 +255,21 @@ def test_mesh_labels_beat_the_trees_own_labels_where_the_tree_is_wrong(bunny):
     assert by_mesh.start_error > 0 and by_tree.start_error == 0
     assert occupancy_metrics(by_mesh.at(200), mesh, n=50_000)["iou"] > 0.95
     assert occupancy_metrics(by_tree.at(200), mesh, n=50_000)["iou"] > 0.95
+
+
+def test_best_tree_picks_the_candidate_closest_to_the_mesh_on_held_out_points(bunny):
+    mesh, tree = bunny
+    simplified = simplify(tree, 64, mesh=mesh, n_samples=100_000)
+    cut = truncated(tree, 64)
+    flipped = Tree(simplified.normal, simplified.offset, simplified.left, simplified.right,
+                   (simplified.left < 0) & ~simplified.value, simplified.bounds, origin=simplified.origin,
+                   scale=simplified.scale)
+    # measured (50k metric points): simplified IoU 0.907 against truncated 0.899; the flipped tree is the complement
+    assert best_tree([cut, simplified, flipped], tree, mesh=mesh, n_samples=100_000) == 1
+    assert best_tree([flipped, cut], tree, mesh=mesh, n_samples=100_000) == 1
+    assert best_tree([cut, cut], tree, n_samples=20_000) == 0  # a tie goes to the first
+    pts, labels = labelled_points(tree, mesh, n=50_000, seed=1)
+    errors = disagreements([simplified, flipped], pts, labels)
+    assert errors[0] + errors[1] == len(pts)  # complements: every point is wrong in exactly one
+    with pytest.raises(UsageError, match="occupancy"):
+        best_tree([], tree)

@@ -1,7 +1,10 @@
 """Simplification to a leaf budget: the greedy simplification and its level-of-detail order
-(greedy, kernels), and the best-first truncation used for previews (truncate)."""
+(greedy, kernels), the best-first truncation used for previews (truncate), and picking the best
+of several trees for one budget on held-out points (pick)."""
 
 from .greedy import SimplificationOrder, labelled_points, simplification_order, simplify
+from .pick import HELD_OUT_SEED, best_tree, disagreements
 from .truncate import truncated
 
-__all__ = ["SimplificationOrder", "labelled_points", "simplification_order", "simplify", "truncated"]
+__all__ = ["HELD_OUT_SEED", "SimplificationOrder", "best_tree", "disagreements", "labelled_points", "simplification_order",
+           "simplify", "truncated"]

@@ -165,6 +165,12 @@ def _touch(i, stamp, now, touched, nt):
     return nt
 
 
+@nb.njit(cache=True, inline="always")
+def _merge_cost(b, cl, cr, W, W1, es):
+    """Errors added by turning branch ``b`` (both children leaves) into a leaf of its majority."""
+    return np.float64(min(W1[b], W[b] - W1[b]) - es[cl[b]] - es[cr[b]])
+
+
 @nb.njit(cache=True)
 def _set_alt(p, start, cl, cr, leaf, val, normal, offset, points, y, alt, ah, an, ap):
     """Route point ``p`` from ``start`` (or nowhere if -1) to its alt leaf; returns its error there."""
@@ -254,8 +260,9 @@ def greedy_steps(left, right, value, normal, offset, points, y, home0, stop_leav
     branch removed or collapsed, ``keep`` (m,) int8 (KEEP_*), ``leaf_value`` (m,) bool (the value
     of a collapsed branch), ``error`` (m,) int64 errors on the points after the step.
 
-    A splice of a k-leaf subtree is recorded as its collapse (k - 1 steps) and then the splice
-    of the resulting leaf.
+    A collapse of a k-leaf branch is recorded as k - 1 collapses of two-leaf branches, the cheapest
+    ready one first (ties: the lower node id); a splice of a k-leaf subtree as its collapse and then
+    the splice of the resulting leaf.
     """
     n = left.shape[0]
     P = points.shape[0]
@@ -328,6 +335,11 @@ def greedy_steps(left, right, value, normal, offset, points, y, home0, stop_leav
     sub = np.empty(n, np.int64)
     path = np.empty(n, np.int64)
     total = es[0]
+    lheap = np.empty(n, np.int64)  # the ready branches of a collapse, cheapest first
+    lpos = np.full(n, -1, np.int64)
+    lkey = np.zeros(n, np.float64)
+    lsize = np.zeros(1, np.int64)
+    pend = np.zeros(n, np.int64)
 
     while nlv[root] > stop_leaves and size[0] > 0:
         move = heap[0]
@@ -363,8 +375,16 @@ def greedy_steps(left, right, value, normal, offset, points, y, home0, stop_leav
                     sp += 2
             new_val = 2 * W1[u] > W[u]
             old_es = es[u]
-            for t in range(nb_ - 1, -1, -1):  # children before parents: every step has two leaf children
+            # recorded one two-leaf branch at a time, the cheapest ready one first (a branch is ready
+            # once both its children are leaves), so the budgets inside the collapse get good trees
+            for t in range(nb_):
                 b = sub[t]
+                pend[b] = (0 if leaf[cl[b]] else 1) + (0 if leaf[cr[b]] else 1)
+                if pend[b] == 0:
+                    heap_set(lheap, lpos, lkey, lsize, b, _merge_cost(b, cl, cr, W, W1, es))
+            while lsize[0] > 0:
+                b = lheap[0]
+                heap_remove(lheap, lpos, lkey, lsize, b)
                 e = min(W1[b], W[b] - W1[b])
                 total += e - es[cl[b]] - es[cr[b]]
                 es[b] = e
@@ -373,6 +393,11 @@ def greedy_steps(left, right, value, normal, offset, points, y, home0, stop_leav
                 out_value[m] = 2 * W1[b] > W[b]
                 out_error[m] = total
                 m += 1
+                if b != u:
+                    a = par[b]
+                    pend[a] -= 1
+                    if pend[a] == 0:
+                        heap_set(lheap, lpos, lkey, lsize, a, _merge_cost(a, cl, cr, W, W1, es))
             # alts that ended below u now end at u
             for t in range(n - nl, n):
                 lf = sub[t]
