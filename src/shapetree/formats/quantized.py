@@ -452,18 +452,6 @@ def decode_step(bits, left, right, root_lo, root_hi, tol, extra, escapes, known,
     return qn, qo, 0, size
 
 
-def decode_planes(bits: np.ndarray, left: np.ndarray, right: np.ndarray, root_lo: np.ndarray, root_hi: np.ndarray,
-                  tol: float, extra: int, escapes: bool = False) -> tuple[np.ndarray, np.ndarray, int]:
-    """The planes of a flat plane stream (one tree, nothing known, a fresh table): ``decode_step``'s
-    (normal, offset, status)."""
-    n = left.shape[0]
-    known = np.zeros(n, np.bool_)
-    qn, qo, status, _ = decode_step(bits, left, right, root_lo, root_hi, tol, extra, escapes, known,
-                                    np.zeros((n, 3), np.float32), np.zeros(n, np.float32),
-                                    np.zeros((n, 3), np.float32), np.zeros(n, np.float32), 0)
-    return qn, qo, status
-
-
 def root_box(tree: Tree) -> tuple[np.ndarray, np.ndarray]:
     """The tree's bounds in its frame, ``(bounds - origin) / scale``: two (3,) float64."""
     return (tree.bounds[0] - tree.origin) / tree.scale, (tree.bounds[1] - tree.origin) / tree.scale
@@ -565,18 +553,22 @@ def disagreement(tree: Tree, q: Tree, samples: int = AUTO_SAMPLES) -> float:
 
 
 def auto_precision(tree: Tree, extra: int = DEFAULT_NORMAL_EXTRA, escapes: bool = True, exact: str = DEFAULT_EXACT,
-                   budget: float = DISAGREEMENT_BUDGET) -> int:
+                   budget: float = DISAGREEMENT_BUDGET, planes_at=None) -> int:
     """The precision shapetree writes when none is asked for: for an occupancy tree one of
     ``AUTO_PRECISIONS`` at which ``tree`` is already quantised (so saving a loaded file again loses
     nothing), else the lowest whose quantised tree stays within ``budget`` of ``tree`` (see
     ``disagreement``; the highest when none does); ``DEFAULT_PRECISION`` for normal maps (the trees
-    of one file share one precision)."""
+    of one file share one precision). ``planes_at(p)``: the quantised ``(normal, offset)`` at
+    precision ``p`` (default: ``encode_planes``'s, a flat file's)."""
     if tree.kind != Kind.OCCUPANCY:
         return DEFAULT_PRECISION
     chosen = None
     branch = tree.left >= 0
     for p in AUTO_PRECISIONS:
-        _, qn, qo = encode_planes(tree, p, extra, escapes, exact)
+        if planes_at is None:
+            _, qn, qo = encode_planes(tree, p, extra, escapes, exact)
+        else:
+            qn, qo = planes_at(p)
         if np.array_equal(qn[branch], tree.normal[branch]) and np.array_equal(qo[branch], tree.offset[branch]):
             return p  # already quantised at p (a loaded file saved again): keep it exactly
         if chosen is None and disagreement(tree, tree.replace(normal=qn, offset=qo)) <= budget:
