@@ -106,8 +106,7 @@ def read_trees(path: str | Path, kind: Kind | None = None, *, format: str | None
     with _opened(path) as f:
         head = f.read(stree_v2.HEADER.size)
         if format in (None, "stree") and prog.is_progressive(head):
-            f.seek(0)
-            trees = prog.read_levels(f, _size(f), str(path), max_leaves)
+            trees = prog.read_levels(f, _size(f), str(path), max_leaves, start=head)
         else:
             data = head + f.read()
             fmt = format_of(path, data) if format is None else _named(format)
@@ -137,8 +136,7 @@ def level_sizes(path: str | Path) -> list[tuple[int, int]]:
         head = f.read(stree_v2.HEADER.size)
         size = _size(f)
         if prog.is_progressive(head):
-            f.seek(0)
-            return [(lv.leaves, lv.file_bytes) for lv in prog.level_table(f, size, str(path))]
+            return [(lv.leaves, lv.file_bytes) for lv in prog.level_table(f, size, str(path), head)]
     trees = read_trees(path)
     return [(sum(t.n_leaves for t in trees), size)]
 
