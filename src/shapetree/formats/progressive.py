@@ -429,6 +429,7 @@ def read_table(read, size: int, name: str, start: bytes = b"") -> tuple[Header, 
         raise FormatError(f"{name}: a progressive file holds one occupancy tree with quantised planes")
     if HEADER.size + h.packed_size + 4 != size:
         raise FormatError(f"{name}: header says {h.packed_size} packed bytes, the file holds {size - HEADER.size - 4}")
+    h.check_raw_size(name)
     stream = h.packed_size - (COUNT.size + LEVEL.size * n + 4)
     levels, leaves, pend, rend = [], 0, 0, 0
     for i in range(n):

@@ -178,6 +178,10 @@ class Header:
     def root_box(self) -> tuple[np.ndarray, np.ndarray]:
         return (self.bounds[0] - self.origin) / self.scale, (self.bounds[1] - self.origin) / self.scale
 
+    def check_raw_size(self, name: str) -> None:
+        if self.raw_size > MAX_RAW or self.raw_size > MAX_RATIO * self.packed_size + 64:
+            raise FormatError(f"{name}: implausible unpacked size {self.raw_size} for {self.packed_size} packed bytes")
+
     def trees(self, blocks: list[tuple]) -> list[Tree]:
         return [Tree(*arrays, self.bounds, kind=self.kind, origin=self.origin, scale=self.scale) for arrays in blocks]
 
@@ -202,8 +206,6 @@ def parse_header(data: bytes, name: str) -> Header:
         raise FormatError(f"{name}: unknown flags {flags:#x} / reserved field {reserved}")
     if not (np.all(np.isfinite(origin)) and np.isfinite(scale) and scale > 0):
         raise FormatError(f"{name}: invalid frame (origin {origin.tolist()}, scale {scale})")
-    if raw_size > MAX_RAW or raw_size > MAX_RATIO * packed_size + 64:
-        raise FormatError(f"{name}: implausible unpacked size {raw_size} for {packed_size} packed bytes")
     return Header(kind, coding, flags, n_trees, bounds, origin, scale, raw_size, packed_size)
 
 
@@ -220,6 +222,7 @@ def decode_trees(data: bytes, name: str = "<bytes>") -> list[Tree]:
         raise FormatError(f"{name}: a progressive file (flags {h.flags:#x}): read it with formats.progressive")
     if HEADER.size + h.packed_size + 4 != size:
         raise FormatError(f"{name}: header says {h.packed_size} packed bytes, the file holds {size - HEADER.size - 4}")
+    h.check_raw_size(name)
     raw_size = h.raw_size
     inflater = zlib.decompressobj()
     try:

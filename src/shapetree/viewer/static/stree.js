@@ -276,11 +276,19 @@ function tableBits(size) {
   return w;
 }
 
+/** The coded planes so far (coding 2's reuse escape indexes them), kept across a progressive file's levels. */
+function planeTable(capacity) {
+  const n = Math.max(capacity, 1);
+  return { normal: new Float32Array(3 * n), offset: new Float32Array(n), size: 0 };
+}
+
 /**
- * Plane streams of the trees: returns {normal, offset} (float32 per node) or a negative status.
- * `escapes`: coding 2, where a normal code 2m + 1 escapes to a reused or an exact float32 plane.
+ * A plane stream (quantized.decode_step): returns {normal, offset} (float32 per node) or a negative
+ * status. `escapes`: coding 2, where a normal code 2m + 1 escapes to a reused or an exact float32
+ * plane. A branch with known[i] set takes its plane from kplanes (4 per node) and reads nothing; the
+ * coded planes join `table` (a fresh one when null).
  */
-function decodePlanes(bits, next, rootLo, rootHi, tol, extra, escapes) {
+function decodePlanes(bits, next, rootLo, rootHi, tol, extra, escapes, known = null, kplanes = null, table = null) {
   const nNodes = next.length;
   const normal = new Float32Array(3 * nNodes);
   const offset = new Float32Array(nNodes);
@@ -288,8 +296,10 @@ function decodePlanes(bits, next, rootLo, rootHi, tol, extra, escapes) {
   const hi = new Float64Array(3 * nNodes);
   lo.set(rootLo, 0);
   hi.set(rootHi, 0);
-  const table = new Int32Array(nNodes); // node of each coded (not reused) plane
-  let size = 0;
+  if (table === null) table = planeTable(nNodes);
+  const tn = table.normal;
+  const to = table.offset;
+  let size = table.size;
   const n = new Float64Array(3);
   const mins = new Float64Array(3);
   const maxs = new Float64Array(3);
@@ -303,12 +313,26 @@ function decodePlanes(bits, next, rootLo, rootHi, tol, extra, escapes) {
   for (let i = 0; i < nNodes; i++) {
     if (next[i] < 0) continue;
     const o3 = 3 * i;
+    let off;
+    if (known !== null && known[i]) {
+      for (let k = 0; k < 3; k++) n[k] = kplanes[4 * i + k];
+      off = kplanes[4 * i + 3];
+      for (let k = 0; k < 3; k++) {
+        const p = n[k] * lo[o3 + k];
+        const q = n[k] * hi[o3 + k];
+        mins[k] = p < q ? p : q;
+        maxs[k] = p < q ? q : p;
+      }
+      splitBox(n, off, lo, hi, o3, 3 * (i + 1), 3 * next[i], mins, maxs);
+      normal.set(n, o3);
+      offset[i] = off;
+      continue;
+    }
     const bn = normalBits(lo, hi, o3, tol, extra);
     const m = (1 << (bn - 1)) - 1;
     if (pos + bn > total) return { status: -1 };
     const ca = read(pos, bn);
     pos += bn;
-    let off;
     if (ca === 2 * m + 1 && escapes) {
       if (pos + 1 > total) return { status: -1 };
       const kind = read(pos, 1);
@@ -320,9 +344,8 @@ function decodePlanes(bits, next, rootLo, rootHi, tol, extra, escapes) {
         const r = read(pos, w);
         pos += w;
         if (r >= size) return { status: -2 };
-        const j = table[r];
-        for (let k = 0; k < 3; k++) n[k] = normal[3 * j + k];
-        off = offset[j];
+        for (let k = 0; k < 3; k++) n[k] = tn[3 * r + k];
+        off = to[r];
       } else {
         // an exact float32 plane
         if (pos + 3 > total) return { status: -1 };
@@ -347,7 +370,8 @@ function decodePlanes(bits, next, rootLo, rootHi, tol, extra, escapes) {
         off = bitsToFloat32(read(pos, 32));
         pos += 32;
         if (!Number.isFinite(off)) return { status: -4 };
-        table[size++] = i;
+        tn.set(n, 3 * size);
+        to[size++] = off;
       }
       for (let k = 0; k < 3; k++) {
         const p = n[k] * lo[o3 + k];
@@ -375,42 +399,46 @@ function decodePlanes(bits, next, rootLo, rootHi, tol, extra, escapes) {
       pos += bo;
       off = Math.fround(loInt + ((q + 0.5) / 2 ** bo) * width);
       if (!Number.isFinite(off)) return { status: -4 };
-      table[size++] = i;
+      tn.set(n, 3 * size);
+      to[size++] = off;
     }
     normal.set(n, o3);
     offset[i] = off;
-    // the children's boxes: (box and n.u < off) and (box and n.u >= off), per axis, clamped to the box
-    const l3 = 3 * (i + 1);
-    const r3 = 3 * next[i];
-    for (let k = 0; k < 3; k++) {
-      lo[l3 + k] = lo[o3 + k];
-      hi[l3 + k] = hi[o3 + k];
-      lo[r3 + k] = lo[o3 + k];
-      hi[r3 + k] = hi[o3 + k];
-    }
-    for (let k = 0; k < 3; k++) {
-      const nk = n[k];
-      if (nk === 0.0) continue;
-      const j = k === 0 ? 1 : 0;
-      const l = k === 2 ? 1 : 2;
-      let bl = (off - (mins[j] + mins[l])) / nk;
-      let br = (off - (maxs[j] + maxs[l])) / nk;
-      if (bl < lo[o3 + k]) bl = lo[o3 + k];
-      if (bl > hi[o3 + k]) bl = hi[o3 + k];
-      if (br < lo[o3 + k]) br = lo[o3 + k];
-      if (br > hi[o3 + k]) br = hi[o3 + k];
-      if (nk > 0.0) {
-        hi[l3 + k] = bl;
-        lo[r3 + k] = br;
-      } else {
-        lo[l3 + k] = bl;
-        hi[r3 + k] = br;
-      }
-    }
+    splitBox(n, off, lo, hi, o3, 3 * (i + 1), 3 * next[i], mins, maxs);
   }
+  table.size = size;
   if (((pos + 7) >> 3) !== bits.length) return { status: -3 };
   for (; pos < total; pos++) if ((bits[pos >> 3] >> (pos & 7)) & 1) return { status: -3 };
   return { status: 0, normal, offset };
+}
+
+/** The children's boxes (at l3, r3): (box and n.u < off) and (box and n.u >= off), per axis, clamped to the box. */
+function splitBox(n, off, lo, hi, o3, l3, r3, mins, maxs) {
+  for (let k = 0; k < 3; k++) {
+    lo[l3 + k] = lo[o3 + k];
+    hi[l3 + k] = hi[o3 + k];
+    lo[r3 + k] = lo[o3 + k];
+    hi[r3 + k] = hi[o3 + k];
+  }
+  for (let k = 0; k < 3; k++) {
+    const nk = n[k];
+    if (nk === 0.0) continue;
+    const j = k === 0 ? 1 : 0;
+    const l = k === 2 ? 1 : 2;
+    let bl = (off - (mins[j] + mins[l])) / nk;
+    let br = (off - (maxs[j] + maxs[l])) / nk;
+    if (bl < lo[o3 + k]) bl = lo[o3 + k];
+    if (bl > hi[o3 + k]) bl = hi[o3 + k];
+    if (br < lo[o3 + k]) br = lo[o3 + k];
+    if (br > hi[o3 + k]) br = hi[o3 + k];
+    if (nk > 0.0) {
+      hi[l3 + k] = bl;
+      lo[r3 + k] = br;
+    } else {
+      lo[l3 + k] = bl;
+      hi[r3 + k] = br;
+    }
+  }
 }
 
 function minPlaneBytes(nLeaves, escapes) {
@@ -418,9 +446,8 @@ function minPlaneBytes(nLeaves, escapes) {
   return Math.ceil((perBranch * (nLeaves - 1)) / 8);
 }
 
-/** Coding 1's inflated stream data[0, end): parameters, then per tree counts, structure, planes. */
-function decodeQuantizedBlocks(data, end, nTrees, kind, lo, hi, name, escapes) {
-  const view = new DataView(data.buffer, data.byteOffset, data.length);
+/** The quantisation parameters opening a coding-1/2 stream: {extra, tol}. */
+function readParameters(data, end, lo, hi, name) {
   if (end < 2) throw new FormatError(`${name}: truncated (no quantisation parameters)`);
   const precision = data[0];
   const extra = data[1];
@@ -434,43 +461,66 @@ function decodeQuantizedBlocks(data, end, nTrees, kind, lo, hi, name, escapes) {
   }
   let longest = 0.0;
   for (let k = 0; k < 3; k++) if (hi[k] - lo[k] > longest) longest = hi[k] - lo[k];
-  const tol = longest / (1 << precision);
+  return { extra, tol: longest / (1 << precision) };
+}
+
+/** Coding 1's inflated stream data[0, end): parameters, then per tree counts, structure, planes. */
+function decodeQuantizedBlocks(data, end, nTrees, kind, lo, hi, name, escapes) {
+  const { extra, tol } = readParameters(data, end, lo, hi, name);
   let pos = 2;
   const trees = [];
   for (let t = 0; t < nTrees; t++) {
-    if (pos + 4 > end) throw new FormatError(`${name}: truncated (tree header past the end)`);
-    const nLeaves = view.getUint32(pos, true);
-    pos += 4;
-    if (nLeaves < 1 || nLeaves > MAX_LEAVES) throw new FormatError(`${name}: invalid leaf count ${nLeaves}`);
-    const sb = structureBytes(nLeaves, kind);
-    const vectorBytes = kind === NORMALS ? 12 * nLeaves : 0;
-    if (pos + sb + 4 + minPlaneBytes(nLeaves, escapes) + vectorBytes > end) {
-      throw new FormatError(`${name}: header says ${nLeaves} leaves but the file is too short`);
-    }
-    const decoded = decodeStructure(data.subarray(pos, pos + sb), nLeaves, kind === OCCUPANCY);
-    pos += sb;
-    if (decoded.status !== 0) throw new FormatError(`${name}: malformed tree structure (code ${decoded.status})`);
-    const { next, depth } = decoded;
-    const planeBytes = view.getUint32(pos, true);
-    pos += 4;
-    if (planeBytes < minPlaneBytes(nLeaves, escapes) || pos + planeBytes + vectorBytes > end) {
-      throw new FormatError(`${name}: invalid plane stream size ${planeBytes} for ${nLeaves} leaves`);
-    }
-    const got = decodePlanes(data.subarray(pos, pos + planeBytes), next, lo, hi, tol, extra, escapes);
-    pos += planeBytes;
-    if (got.status !== 0) throw new FormatError(`${name}: malformed plane stream (code ${got.status})`);
-    const nNodes = next.length;
-    const planes = new Float32Array(4 * nNodes);
-    for (let i = 0; i < nNodes; i++) {
-      if (next[i] < 0) continue;
-      planes.set(got.normal.subarray(3 * i, 3 * i + 3), 4 * i);
-      planes[4 * i + 3] = got.offset[i];
-    }
-    if (kind === NORMALS) pos = readLeafVectors(view, pos, next, planes, name);
-    trees.push({ nLeaves, nNodes, depth, planes, next });
+    const got = decodeQuantizedTree(data, pos, end, kind, lo, hi, tol, extra, escapes, null, name);
+    trees.push(got.tree);
+    pos = got.pos;
   }
   if (pos !== end) throw new FormatError(`${name}: ${end - pos} unexpected trailing bytes`);
   return trees;
+}
+
+/** One tree block of a coding-1/2 stream at pos: {tree, pos after}; its coded planes join `table`. */
+function decodeQuantizedTree(data, pos, end, kind, lo, hi, tol, extra, escapes, table, name) {
+  const view = new DataView(data.buffer, data.byteOffset, data.length);
+  if (pos + 4 > end) throw new FormatError(`${name}: truncated (tree header past the end)`);
+  const nLeaves = view.getUint32(pos, true);
+  pos += 4;
+  if (nLeaves < 1 || nLeaves > MAX_LEAVES) throw new FormatError(`${name}: invalid leaf count ${nLeaves}`);
+  const sb = structureBytes(nLeaves, kind);
+  const vectorBytes = kind === NORMALS ? 12 * nLeaves : 0;
+  if (pos + sb + 4 + minPlaneBytes(nLeaves, escapes) + vectorBytes > end) {
+    throw new FormatError(`${name}: header says ${nLeaves} leaves but the file is too short`);
+  }
+  const decoded = decodeStructure(data.subarray(pos, pos + sb), nLeaves, kind === OCCUPANCY);
+  pos += sb;
+  if (decoded.status !== 0) throw new FormatError(`${name}: malformed tree structure (code ${decoded.status})`);
+  const { next, depth } = decoded;
+  const got = readPlanes(data, pos, end - vectorBytes, nLeaves - 1, next, lo, hi, tol, extra, escapes, null, null,
+    table, name);
+  pos = got.pos;
+  if (kind === NORMALS) pos = readLeafVectors(view, pos, next, got.planes, name);
+  return { tree: { nLeaves, nNodes: next.length, depth, planes: got.planes, next }, pos };
+}
+
+/** A plane stream (its size first) at pos within data[0, end) coding the nCoded branches that are not known. */
+function readPlanes(data, pos, end, nCoded, next, lo, hi, tol, extra, escapes, known, kplanes, table, name) {
+  const view = new DataView(data.buffer, data.byteOffset, data.length);
+  if (pos + 4 > end) throw new FormatError(`${name}: truncated (plane stream size past the end)`);
+  const planeBytes = view.getUint32(pos, true);
+  pos += 4;
+  if (planeBytes < minPlaneBytes(nCoded + 1, escapes) || pos + planeBytes > end) {
+    throw new FormatError(`${name}: invalid plane stream size ${planeBytes} for ${nCoded} planes`);
+  }
+  const got = decodePlanes(data.subarray(pos, pos + planeBytes), next, lo, hi, tol, extra, escapes, known, kplanes,
+    table);
+  if (got.status !== 0) throw new FormatError(`${name}: malformed plane stream (code ${got.status})`);
+  const nNodes = next.length;
+  const planes = new Float32Array(4 * nNodes);
+  for (let i = 0; i < nNodes; i++) {
+    if (next[i] < 0) continue;
+    planes.set(got.normal.subarray(3 * i, 3 * i + 3), 4 * i);
+    planes[4 * i + 3] = got.offset[i];
+  }
+  return { planes, pos: pos + planeBytes };
 }
 
 async function inflate(bytes, limit) {
