@@ -462,7 +462,7 @@ def decode_levels(h: Header, levels: list[Level], stream: bytes, upto: int, name
     lo, hi = h.root_box
     escapes = h.coding == ESCAPED_PLANES
     inflater = zlib.decompressobj()
-    table = quantized.PlaneTable(levels[upto].leaves - 1, 0)
+    table = quantized.PlaneTable(0, 0)
     out: list[Tree] = []
     pend = rend = 0
     tol = extra = None
@@ -482,6 +482,7 @@ def decode_levels(h: Header, levels: list[Level], stream: bytes, upto: int, name
         done = inflater.eof and not inflater.unused_data and not inflater.unconsumed_tail
         if len(raw) != size or inflater.unconsumed_tail or (done if i < last else not done):
             raise FormatError(f"{name}: level {i} does not match the table's size {size}")
+        table.reserve(lv.leaves - 1)
         if i == 0:
             _, extra, tol = read_parameters(raw, size, lo, hi, name)
             arrays, pos = read_quantized_tree(raw, 2, size, Kind.OCCUPANCY, lo, hi, tol, extra, escapes, table, name)

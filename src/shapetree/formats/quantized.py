@@ -509,6 +509,15 @@ class PlaneTable:
         self.class_slot = np.full(max(n_classes, 1), -1, np.int64)
         self.size = 0
 
+    def reserve(self, capacity: int) -> None:
+        """Room for ``capacity`` coded planes in all (a reader grows the table level by level, once each
+        level's bytes are there)."""
+        if capacity > len(self.offset):
+            grow = capacity - len(self.offset)
+            self.normal = np.concatenate([self.normal, np.zeros((grow, 3), np.float32)])
+            self.offset = np.concatenate([self.offset, np.zeros(grow, np.float32)])
+            self.stored = np.concatenate([self.stored, np.zeros(grow, np.bool_)])
+
 
 def encode_known(normal: np.ndarray, offset: np.ndarray, left: np.ndarray, right: np.ndarray, lo: np.ndarray,
                  hi: np.ndarray, tol: float, extra: int, escapes: bool, key: np.ndarray, exact: np.ndarray,
