@@ -43,13 +43,14 @@ def data(levels):
 
 def test_the_ladder_doubles_then_grows_four_fold():
     assert prog.ladder(1, 16_384) == [16, 32, 64, 128, 256, 512, 1024, 4096, 16_384]
-    assert prog.ladder(1, 400) == [16, 32, 128, 400]
-    assert prog.ladder(40, 300) == [40, 64, 256, 300]
+    assert prog.ladder(1, 13_844) == [16, 32, 64, 128, 256, 512, 1024, 13_844]  # the last step at least 4x
+    assert prog.ladder(1, 400) == [16, 32, 64, 400]
+    assert prog.ladder(40, 1000) == [40, 64, 128, 1000]
     assert prog.ladder(1, 12) == [12]
 
 
 def test_every_level_is_the_order_at_its_size_with_the_files_planes(order, levels, data):
-    assert levels.leaf_counts == [16, 32, 128, 400]
+    assert levels.leaf_counts == [16, 32, 64, 400]
     full = decode_stree(data)[0]
     assert trees_equal(full, prog.quantize_levels(levels)[-1])
     as_stored = dataclasses.replace(order, tree=full)  # the same steps on the tree the file stores
@@ -68,7 +69,7 @@ def test_every_level_is_the_order_at_its_size_with_the_files_planes(order, level
 def test_load_picks_the_largest_level_within_the_budget(tmp_path, order, levels, data):
     path = tmp_path / "lod.stree"
     path.write_bytes(data)
-    for budget, expected in [(1, 16), (16, 16), (31, 16), (32, 32), (200, 128), (399, 128), (400, 400), (10**9, 400)]:
+    for budget, expected in [(1, 16), (16, 16), (31, 16), (32, 32), (200, 64), (399, 64), (400, 400), (10**9, 400)]:
         assert load(path, max_leaves=budget).n_leaves == expected
     assert load(path).n_leaves == 400
     sizes = level_sizes(path)
@@ -103,7 +104,7 @@ def test_a_coarse_level_reads_only_its_prefix(tmp_path, monkeypatch, levels, dat
         return Counting(real_open(self, mode, buffering=0))
 
     monkeypatch.setattr(pathlib.Path, "open", counting_open)
-    for n in (16, 32, 128):
+    for n in (16, 32, 64):
         Counting.read_total = 0
         assert load(path, max_leaves=n).n_leaves == n
         assert Counting.read_total == sizes[n] < len(data)
@@ -161,7 +162,7 @@ def crcs_fixed(data: bytearray) -> bytes:
 def test_a_lying_level_table_is_rejected(data, row, field, value, needle):
     lying = bytearray(data)
     struct.pack_into("<I", lying, TABLE + 16 * row + 4 * field, value)
-    for budget in (None, 16, 128):
+    for budget in (None, 16, 64):
         with pytest.raises(FormatError, match=needle):
             decode_stree(crcs_fixed(bytearray(lying)), "lod.stree", budget)
 
@@ -180,7 +181,7 @@ def test_a_lying_level_count_and_chunk_crc_are_rejected(data):
 
 @settings(max_examples=150, deadline=None)
 @given(cut=st.integers(0, 10**6), flips=st.lists(st.integers(0, 10**6), min_size=1, max_size=3),
-       budget=st.sampled_from([None, 16, 32, 128]), fix=st.booleans())
+       budget=st.sampled_from([None, 16, 32, 64]), fix=st.booleans())
 def test_fuzzed_progressive_files_raise_only_format_errors(data, cut, flips, budget, fix):
     damaged = bytearray(data)
     for f in flips:
@@ -193,7 +194,7 @@ def test_fuzzed_progressive_files_raise_only_format_errors(data, cut, flips, bud
         except FormatError as e:
             assert "fuzz.stree" in str(e)
         else:
-            assert trees[0].n_leaves in (16, 32, 128, 400)
+            assert trees[0].n_leaves in (16, 32, 64, 400)
 
 
 def test_flat_files_are_unchanged(order):

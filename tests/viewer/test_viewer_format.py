@@ -330,8 +330,8 @@ def test_progressive_files_decode_to_the_same_levels(page, progressive_file):
         assert np.array_equal(nxt[~leaf], t.right[~leaf]) and np.array_equal(nxt[leaf] == -2, t.value[leaf])
         planes = np.asarray(js["planes"], np.float32).reshape(-1, 4)
         assert np.array_equal(planes[~leaf, :3], t.normal[~leaf]) and np.array_equal(planes[~leaf, 3], t.offset[~leaf])
-        assert [lv["leaves"] for lv in got["levels"]] == [16, 32, 64, 256, 600]
-        assert got["level"] == [16, 32, 64, 256, 600].index(t.n_leaves)
+        assert [lv["leaves"] for lv in got["levels"]] == [16, 32, 64, 128, 600]
+        assert got["level"] == [16, 32, 64, 128, 600].index(t.n_leaves)
 
 
 def js_decode_level(page, data: bytes, name: str, budget) -> dict:

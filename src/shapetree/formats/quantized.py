@@ -89,6 +89,17 @@ def _extent_terms(n, lo, hi, mins, maxs):
 
 
 @nb.njit(cache=True, inline="always")
+def _offset_range(x, y, z, lo, hi, tol, nq, mins, maxs):
+    """The range of ``n . u`` over the box for the float32 normal ``(x, y, z)`` (also left in ``nq``,
+    ``mins``, ``maxs``): ``(low end, width, offset code bits)``."""
+    nq[0], nq[1], nq[2] = np.float64(x), np.float64(y), np.float64(z)
+    _extent_terms(nq, lo, hi, mins, maxs)
+    lo_int = (mins[0] + mins[1]) + mins[2]
+    width = ((maxs[0] + maxs[1]) + maxs[2]) - lo_int
+    return lo_int, width, _bits_for(width, tol, MAX_OFFSET_BITS)
+
+
+@nb.njit(cache=True, inline="always")
 def _offset_value(lo_int, width, q, bo):
     return np.float32(lo_int + ((np.float64(q) + 0.5) / np.float64(1 << bo)) * width)
 
@@ -267,11 +278,7 @@ def encode_step(normal, offset, left, right, root_lo, root_hi, tol, extra, escap
                 ca = min(max(int(np.round(a * m)) + m, 0), 2 * m)
                 cb = min(max(int(np.round(b * m)) + m, 0), 2 * m)
                 x, y, z = _octahedral(ca, cb, m)
-                nq[0], nq[1], nq[2] = np.float64(x), np.float64(y), np.float64(z)
-                _extent_terms(nq, lo[i], hi[i], mins, maxs)
-                lo_int = (mins[0] + mins[1]) + mins[2]
-                width = ((maxs[0] + maxs[1]) + maxs[2]) - lo_int
-                bo = _bits_for(width, tol, MAX_OFFSET_BITS)
+                lo_int, width, bo = _offset_range(x, y, z, lo[i], hi[i], tol, nq, mins, maxs)
                 # aim at the original plane where it passes closest to the box's centre
                 c0 = (lo[i, 0] + hi[i, 0]) * 0.5
                 c1 = (lo[i, 1] + hi[i, 1]) * 0.5
@@ -424,11 +431,7 @@ def decode_step(bits, left, right, root_lo, root_hi, tol, extra, escapes, known,
             if ca > 2 * m or cb > 2 * m:
                 return qn, qo, -2, size
             x, y, z = _octahedral(ca, cb, m)
-            nq[0], nq[1], nq[2] = np.float64(x), np.float64(y), np.float64(z)
-            _extent_terms(nq, lo[i], hi[i], mins, maxs)
-            lo_int = (mins[0] + mins[1]) + mins[2]
-            width = ((maxs[0] + maxs[1]) + maxs[2]) - lo_int
-            bo = _bits_for(width, tol, MAX_OFFSET_BITS)
+            lo_int, width, bo = _offset_range(x, y, z, lo[i], hi[i], tol, nq, mins, maxs)
             if pos + bo > total:
                 return qn, qo, -1, size
             q = _read(bits, pos, bo)

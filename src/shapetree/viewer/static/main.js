@@ -51,7 +51,7 @@ function describe(err) {
 }
 
 // -- loading ------------------------------------------------------------------------------------
-async function fetchBytes(url) {
+async function fetchOk(url) {
   let response;
   try {
     response = await fetch(url);
@@ -59,7 +59,11 @@ async function fetchBytes(url) {
     throw new ViewerError(`${url}: cannot be fetched (${err.message})`);
   }
   if (!response.ok) throw new ViewerError(`${url}: HTTP ${response.status} ${response.statusText}`.trim());
-  return response.arrayBuffer();
+  return response;
+}
+
+async function fetchBytes(url) {
+  return (await fetchOk(url)).arrayBuffer();
 }
 
 async function parse(bytes, name, kind) {
@@ -91,13 +95,7 @@ function framed(file, name, kind) {
  * the finest level (or the flat file's tree).
  */
 async function streamModel(url, onLevel) {
-  let response;
-  try {
-    response = await fetch(url);
-  } catch (err) {
-    throw new ViewerError(`${url}: cannot be fetched (${err.message})`);
-  }
-  if (!response.ok) throw new ViewerError(`${url}: HTTP ${response.status} ${response.statusText}`.trim());
+  const response = await fetchOk(url);
   if (!response.body) return parse(await response.arrayBuffer(), url, OCCUPANCY);
   const length = Number(response.headers.get("Content-Length")) || null;
   const reader = new LevelReader(url, length);

@@ -526,9 +526,9 @@ function readPlanes(data, pos, end, nCoded, next, lo, hi, tol, extra, escapes, k
   return { planes, pos: pos + planeBytes };
 }
 
-async function inflate(bytes, limit) {
+async function inflate(bytes, limit, format = "deflate") {
   // at most `limit` bytes come out: a lying size cannot make the reader allocate more
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream(format));
   const reader = stream.getReader();
   const out = new Uint8Array(limit);
   let got = 0;
@@ -766,25 +766,6 @@ function decodeLevel(raw, end, old, nLeaves, lo, hi, tol, extra, escapes, table,
   return { tree: { nLeaves, nNodes: n, depth: d.depth, planes: got.planes, next: d.next }, pos: got.pos };
 }
 
-async function inflateRaw(bytes, limit) {
-  // at most `limit` bytes come out; the input is a complete raw deflate stream, so this always ends
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
-  const reader = stream.getReader();
-  const out = new Uint8Array(limit);
-  let got = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (got + value.length > limit) {
-      await reader.cancel();
-      return null;
-    }
-    out.set(value, got);
-    got += value.length;
-  }
-  return out.subarray(0, got);
-}
-
 /**
  * A progressive .stree file read as its bytes arrive: push() bytes, then levels() decodes every level
  * whose chunk is complete (each chunk's CRC checked first; the header's own CRC and every table
@@ -967,7 +948,7 @@ export class LevelReader {
         body[stream.length - 1] = 0x00;
       }
       try {
-        raw = await inflateRaw(body, this.table.levels[i].rawEnd + 1);
+        raw = await inflate(body, this.table.levels[i].rawEnd + 1, "deflate-raw"); // a complete stream: it ends
       } catch (err) {
         throw new FormatError(`${name}: corrupted tree data in level ${i} (${err.message})`);
       }
