@@ -358,6 +358,21 @@ def _planes(t: Tree) -> tuple[np.ndarray, np.ndarray]:
     return t.normal, t.offset
 
 
+def _deflate(levels: Levels, chunks: list[list[bytes]], split: bool) -> tuple[list[bytes], list[bytes]]:
+    """The chunks as one zlib stream, sync-flushed after each chunk (``split``: a deflate block ended
+    after each of its streams too): (packed chunks, level table rows)."""
+    z = zlib.compressobj(9)
+    packed, rows, pend, rend = [], [], 0, 0
+    for i, (t, parts) in enumerate(zip(levels.trees, chunks, strict=True)):
+        part = b"".join(z.compress(p) + (z.flush(zlib.Z_BLOCK) if split else b"") for p in parts[:-1])
+        part += z.compress(parts[-1]) + z.flush(zlib.Z_FINISH if i == len(chunks) - 1 else zlib.Z_SYNC_FLUSH)
+        pend += len(part)
+        rend += sum(map(len, parts))
+        rows.append(LEVEL.pack(t.n_leaves, pend, rend, zlib.crc32(part)))
+        packed.append(part)
+    return packed, rows
+
+
 def encode_file(levels: Levels, *, precision: int | None = None, normal_extra: int = quantized.DEFAULT_NORMAL_EXTRA,
                 escapes: bool = True) -> bytes:
     """A progressive v2 file of ``levels`` (coding 2, or 1 without ``escapes``)."""
@@ -367,18 +382,13 @@ def encode_file(levels: Levels, *, precision: int | None = None, normal_extra: i
         raise FormatError(f"precision must be in 0..{quantized.MAX_PRECISION} and normal_extra in "
                           f"0..{quantized.MAX_NORMAL_EXTRA}, got {precision} and {normal_extra}")
     chunks, _ = encode_levels(levels, precision, normal_extra, escapes)
-    z = zlib.compressobj(9)
-    packed, rows, pend, rend = [], [], 0, 0
-    for i, (t, parts) in enumerate(zip(levels.trees, chunks, strict=True)):
-        # a block per stream (its own Huffman codes: the flag streams are skewed), a sync flush per chunk
-        part = b"".join(z.compress(p) + z.flush(zlib.Z_BLOCK) for p in parts[:-1]) + z.compress(parts[-1])
-        part += z.flush(zlib.Z_FINISH if i == len(chunks) - 1 else zlib.Z_SYNC_FLUSH)
-        pend += len(part)
-        rend += sum(map(len, parts))
-        rows.append(LEVEL.pack(t.n_leaves, pend, rend, zlib.crc32(part)))
-        packed.append(part)
+    # a deflate block per stream (its own Huffman codes: the flag streams are skewed) pays on large
+    # trees, one block per chunk on small ones: keep the smaller (readers do not care)
+    packed, rows = min((_deflate(levels, chunks, split) for split in (True, False)), key=lambda r: sum(map(len, r[0])))
     full = levels.trees[-1]
     n = len(rows)
+    rend = sum(len(p) for parts in chunks for p in parts)
+    pend = sum(map(len, packed))
     head = HEADER.pack(MAGIC, VERSION, Kind.OCCUPANCY, ESCAPED_PLANES if escapes else QUANTIZED_PLANES, PROGRESSIVE, 1,
                        0, *full.bounds.reshape(-1).tolist(), *full.origin.tolist(), full.scale, rend,
                        COUNT.size + LEVEL.size * n + 4 + pend)
