@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import itertools
 import pathlib
 import struct
 import zlib
@@ -74,7 +75,7 @@ def test_load_picks_the_largest_level_within_the_budget(tmp_path, order, levels,
     assert load(path).n_leaves == 400
     sizes = level_sizes(path)
     assert [n for n, _ in sizes] == levels.leaf_counts
-    assert sizes[-1][1] == len(data) and all(a[1] < b[1] for a, b in zip(sizes, sizes[1:], strict=False))
+    assert sizes[-1][1] == len(data) and all(a[1] < b[1] for a, b in itertools.pairwise(sizes))
     flat = tmp_path / "flat.stree"
     save(order.tree, flat)
     assert load(flat, max_leaves=16).n_leaves == 400  # one level: the tree, whatever the budget

@@ -1,8 +1,8 @@
 """Tree file formats: ``.stree`` v2 (the default) and v1, and treed (the reference implementation's)."""
 
 from .atomic import atomic_output, write_atomic
-from .quantized import quantize
 from .progressive import Levels
+from .quantized import quantize
 from .registry import FORMATS, decode_stree, format_of, level_sizes, load, read_trees, save, write_trees
 from .stree_v2 import encode_trees
 from .treed import decode_treed, encode_treed

@@ -13,6 +13,7 @@ anything is allocated.
 
 from __future__ import annotations
 
+import itertools
 import struct
 import zlib
 from dataclasses import dataclass
@@ -67,7 +68,7 @@ class Levels:
         if len(self.trees) > MAX_LEVELS:
             raise FormatError(f"at most {MAX_LEVELS} levels fit in one file, got {len(self.trees)}")
         counts = [t.n_leaves for t in self.trees]
-        if any(b <= a for a, b in zip(counts, counts[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(counts)):
             raise FormatError(f"level leaf counts must increase strictly, got {counts}")
         for t, i in zip(self.trees, self.ids, strict=True):
             if t.kind != Kind.OCCUPANCY:

@@ -6,8 +6,8 @@ decode natively), a CRC-32 over the whole file."""
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 import zlib
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -69,7 +69,7 @@ def decode_quantized_blocks(data: bytes, end: int, n_trees: int, kind: Kind, lo:
                             name: str, escapes: bool = False) -> list[tuple]:
     """Parse coding 1's (or, ``escapes``, 2's) inflated stream ``data[:end]`` (which it must fill exactly): ``(normal,
     offset, left, right, value)`` per tree; every count is checked before anything is allocated."""
-    precision, extra, tol = read_parameters(data, end, lo, hi, name)
+    _, extra, tol = read_parameters(data, end, lo, hi, name)
     pos = 2
     out = []
     for _ in range(n_trees):

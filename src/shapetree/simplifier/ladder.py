@@ -3,8 +3,6 @@ a ladder of leaf counts, with the ids (nodes of the order's full tree) that tie 
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import validate
 from ..formats.progressive import Levels, ladder
 from .greedy import SimplificationOrder
