@@ -9,6 +9,9 @@ The front door::
     hits = shapetree.raycast(tree, origins, directions)           # exact first hits
     normal_map = shapetree.fit_normals("mesh.off", tree.bounds)   # list of normal-map trees
     small = shapetree.simplify(tree, 512, mesh="mesh.off")        # greedy, to a leaf budget
+    order = shapetree.simplification_order(tree, mesh="mesh.off")  # every budget at once
+    shapetree.save(tree, "lod.stree", progressive=shapetree.detail_levels(order))
+    coarse = shapetree.load("lod.stree", max_leaves=512)          # reads only a prefix
 
 Stages live in subpackages: ``mesh`` (loading, labels, sampling), ``builder``, ``simplifier``,
 ``renderer``, ``extract``, ``formats``, ``tree`` (the Tree and its kernels), ``metrics``.
@@ -25,20 +28,21 @@ from .errors import FormatError, MeshError, MeshWarning, ShapetreeError, UsageEr
 # ``import shapetree`` is quick and the CLI can take over Ctrl-C before numba and friends load.
 _HOMES = {
     "BuildSettings": "builder", "build": "builder", "fit_normals": "builder",
-    "load": "formats", "read_trees": "formats", "save": "formats",
+    "level_sizes": "formats", "load": "formats", "read_trees": "formats", "save": "formats",
     "Mesh": "mesh", "load_mesh": "mesh",
     "Camera": "renderer", "Material": "renderer", "RayHits": "renderer", "orbit_camera": "renderer",
     "raycast": "renderer", "render": "renderer",
-    "simplify": "simplifier", "truncated": "simplifier",
+    "detail_levels": "simplifier", "simplification_order": "simplifier", "simplify": "simplifier",
+    "truncated": "simplifier",
     "Kind": "tree", "Tree": "tree",
 }
 
 if TYPE_CHECKING:
     from .builder import BuildSettings, build, fit_normals
-    from .formats import load, read_trees, save
+    from .formats import level_sizes, load, read_trees, save
     from .mesh import Mesh, load_mesh
     from .renderer import Camera, Material, RayHits, orbit_camera, raycast, render
-    from .simplifier import simplify, truncated
+    from .simplifier import detail_levels, simplification_order, simplify, truncated
     from .tree import Kind, Tree
 
 
@@ -76,7 +80,9 @@ __all__ = [
     "UsageError",
     "UsageTypeError",
     "build",
+    "detail_levels",
     "fit_normals",
+    "level_sizes",
     "load",
     "load_mesh",
     "orbit_camera",
@@ -84,6 +90,7 @@ __all__ = [
     "read_trees",
     "render",
     "save",
+    "simplification_order",
     "simplify",
     "truncated",
 ]

@@ -42,6 +42,8 @@ def test_build_info_eval_round_trip(tmp_path):
     fields = dict(line.split(None, 1) for line in info.stdout.strip().splitlines())
     assert fields["kind"] == "occupancy" and fields["leaves"] == "300"
     assert int(fields["bytes"]) == out.stat().st_size
+    levels = [int(x.split()[0]) for x in fields["levels"].split(", ")]  # progressive by default: coarse first
+    assert levels[0] == 16 and levels[-1] == 300 and levels == sorted(levels)
     ev = run("eval", out, BUNNY)
     assert ev.returncode == 0, ev.stderr
     iou = float(dict(line.split() for line in ev.stdout.strip().splitlines())["iou"])

@@ -290,3 +290,110 @@ def test_levels_of_detail_are_best_first_cuts_of_the_tree(page, trees_dir):
         accuracy.append(float((cut.contains(points) == truth).mean()))
     assert accuracy == sorted(accuracy) and accuracy[-1] == 1.0
     assert accuracy[1] > 0.9  # 128 leaves already get most of the volume right
+
+
+DECODE_LEVEL = """async ([b64, name, maxLeaves]) => {
+  const { decodeTrees } = await import('./stree.js');
+  const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+  try {
+    const f = await decodeTrees(bytes.buffer, name, maxLeaves);
+    return { level: f.level, levels: f.levels, trees: f.trees.map(t => ({ nLeaves: t.nLeaves, depth: t.depth,
+      planes: Array.from(t.planes), next: Array.from(t.next) })) };
+  } catch (e) { return { error: e.message, type: e.name }; }
+}"""
+
+
+@pytest.fixture(scope="module")
+def progressive_file():
+    from shapetree import detail_levels, simplification_order
+    from shapetree.formats.progressive import encode_file
+    from shapetree.tree import bounds_frame
+
+    bounds = np.array([[-3e7, 1e7, 5.0], [-3e7 + 12, 1e7 + 7, 9.0]])
+    origin, scale = bounds_frame(bounds)
+    rng = np.random.default_rng(7)
+    tree = cad_like(random_tree(rng, 600, bounds=(bounds - origin) / scale), rng)  # exact and reused planes too
+    tree = tree.replace(bounds=bounds, origin=origin, scale=scale)
+    return encode_file(detail_levels(simplification_order(tree, n_samples=20_000)))
+
+
+def test_progressive_files_decode_to_the_same_levels(page, progressive_file):
+    data = progressive_file
+    for budget in (None, 16, 40, 128, 599):
+        trees = decode_trees(data, "p.stree", budget)
+        got = js_decode_level(page, data, "p.stree", budget)
+        assert "error" not in got, got
+        js, t = got["trees"][0], trees[0]
+        leaf = t.left < 0
+        nxt = np.asarray(js["next"])
+        assert js["nLeaves"] == t.n_leaves and js["depth"] == t.depth
+        assert np.array_equal(nxt[~leaf], t.right[~leaf]) and np.array_equal(nxt[leaf] == -2, t.value[leaf])
+        planes = np.asarray(js["planes"], np.float32).reshape(-1, 4)
+        assert np.array_equal(planes[~leaf, :3], t.normal[~leaf]) and np.array_equal(planes[~leaf, 3], t.offset[~leaf])
+        assert [lv["leaves"] for lv in got["levels"]] == [16, 32, 64, 128, 600]
+        assert got["level"] == [16, 32, 64, 128, 600].index(t.n_leaves)
+
+
+def js_decode_level(page, data: bytes, name: str, budget) -> dict:
+    return page.evaluate(DECODE_LEVEL, [base64.b64encode(data).decode(), name, budget])
+
+
+def test_broken_progressive_files_fail_like_the_python_reader(page, progressive_file):
+    from shapetree.formats.stree_v2 import HEADER
+
+    data = progressive_file
+    table = HEADER.size + 4
+    (n,) = struct.unpack_from("<I", data, HEADER.size)
+
+    def fixed(b: bytearray) -> bytes:  # header and file CRCs right again: only the table's checks remain
+        end = table + 16 * n
+        struct.pack_into("<I", b, end, zlib.crc32(bytes(b[:end])))
+        struct.pack_into("<I", b, len(b) - 4, zlib.crc32(bytes(b[:-4])))
+        return bytes(b)
+
+    def at(offset: int, fmt: str, value) -> bytes:
+        b = bytearray(data)
+        struct.pack_into(fmt, b, offset, value)
+        return fixed(b)
+
+    cases = [("short", data[:50], None, True), ("cut-table", data[:table + 20], None, True),
+             ("cut", data[:len(data) - 30], None, True), ("count", at(HEADER.size, "<I", 0), None, True),
+             ("head-crc", data[:table + 16 * n] + b"\0\0\0\0" + data[table + 16 * n + 4:], None, True),
+             ("kind", at(5, "<B", 1), None, True), ("coding", at(6, "<B", 0), None, True),
+             ("leaves", at(table + 16, "<I", 1 << 27), 16, True), ("order", at(table + 32, "<I", 20), 16, True),
+             ("packed-end", at(table + 20, "<I", 2), None, True), ("raw-end", at(table + 56, "<I", 10**9), None, True),
+             ("level-crc", at(table + 28, "<I", 1), 32, True), ("tail-crc", data[:-1] + b"\0", None, True),
+             ("raw-size", at(92, "<I", 5), None, True)]
+    rng = np.random.default_rng(1)
+    for k in range(8):  # damaged chunks, every CRC right again: the level's own checks (or the inflater's)
+        b = bytearray(data)
+        b[table + 16 * n + 4 + int(rng.integers(0, len(data) - table - 16 * n - 8))] ^= 1 << int(rng.integers(0, 8))
+        cases.append((f"payload{k}", fixed_chunks(b, table, n), None, False))
+    for label, broken, budget, same in cases:
+        try:
+            expected = decode_trees(broken, f"{label}.stree", budget)
+        except FormatError as e:
+            expected = str(e)
+        got = js_decode_level(page, broken, f"{label}.stree", budget)
+        if isinstance(expected, str):
+            assert got.get("type") == "FormatError", (label, expected, got)
+            if same:
+                assert got["error"] == expected, label
+            else:
+                assert got["error"].startswith(f"{label}.stree: "), (label, got)
+        else:  # damage that still decodes: both read the same tree
+            assert "error" not in got, (label, got)
+            assert got["trees"][0]["nLeaves"] == expected[0].n_leaves, label
+
+
+def fixed_chunks(b: bytearray, table: int, n: int) -> bytes:
+    """Every chunk CRC, the header CRC and the file CRC recomputed for the damaged bytes."""
+    start = table + 16 * n + 4
+    prev = 0
+    for i in range(n):
+        end = struct.unpack_from("<I", b, table + 16 * i + 4)[0]
+        struct.pack_into("<I", b, table + 16 * i + 12, zlib.crc32(bytes(b[start + prev:start + end])))
+        prev = end
+    struct.pack_into("<I", b, table + 16 * n, zlib.crc32(bytes(b[:table + 16 * n])))
+    struct.pack_into("<I", b, len(b) - 4, zlib.crc32(bytes(b[:-4])))
+    return bytes(b)

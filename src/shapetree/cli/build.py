@@ -10,7 +10,7 @@ import shapetree
 from shapetree.builder import MAX_DEPTH, MAX_LEAVES
 
 from . import main
-from .common import SEED, check_output, given
+from .common import SEED, check_output, given, save_tree
 
 
 @main.command()
@@ -26,9 +26,12 @@ from .common import SEED, check_output, given
                    "0: off (default 0.002).")
 @click.option("--lossless", is_flag=True,
               help="Store float32 planes (about 3x larger) instead of planes quantised to their cells.")
+@click.option("--flat", is_flag=True,
+              help="One level of detail only (default: progressive, every level of the simplification order "
+                   "in one file, coarse first; about 4% larger at 16,384 leaves).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def build(mesh: str, output: str, max_leaves: int | None, max_depth: int | None, seed: int,
-          spike_tol: float | None, lossless: bool, quiet: bool) -> None:
+          spike_tol: float | None, lossless: bool, flat: bool, quiet: bool) -> None:
     """Build an occupancy tree from MESH and write it to OUTPUT."""
     out = check_output(output, (".stree",))
     m = shapetree.load_mesh(mesh)
@@ -38,6 +41,6 @@ def build(mesh: str, output: str, max_leaves: int | None, max_depth: int | None,
                                **given(max_leaves=max_leaves, max_depth=max_depth, spike_tol=spike_tol))
     for w in caught:
         click.echo(f"shapetree: warning: {w.message}", err=True)
-    shapetree.save(tree, out, lossless=lossless)
+    save_tree(tree, out, m, seed, lossless=lossless, flat=flat)
     secs = tree.meta["stats"]["seconds"]
     click.echo(f"wrote {out}: {tree.n_leaves} leaves, depth {tree.depth}, {out.stat().st_size} bytes, {secs:.1f} s")

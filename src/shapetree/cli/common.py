@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+import shapetree
+
 # The seeds build() tells apart (shapetree.validate.MAX_SEED; tests/test_arguments.py holds them equal).
 SEED = click.IntRange(0, 2**63 - 1)
 
@@ -38,3 +40,19 @@ def check_output(path: str, suffixes: tuple[str, ...]) -> Path:
 def given(**options) -> dict:
     """The options the user gave (not None): the API's own defaults apply to the rest."""
     return {k: v for k, v in options.items() if v is not None}
+
+
+LADDER_START = 16  # the coarsest level of a progressive file (shapetree.formats.progressive.LADDER_START)
+
+
+def save_tree(tree, out: Path, mesh=None, seed: int = 0, *, order=None, lossless: bool = False,
+              flat: bool = False) -> None:
+    """Write an occupancy tree as ``build`` and ``simplify`` do: progressive (its levels of detail from
+    ``order``, else from the simplification order of ``tree`` on points labelled by ``mesh``, else by
+    the tree itself) unless ``flat`` or ``lossless``."""
+    if flat or lossless:
+        shapetree.save(tree, out, lossless=lossless)
+        return
+    if order is None:
+        order = shapetree.simplification_order(tree, mesh=mesh, seed=seed, min_leaves=min(tree.n_leaves, LADDER_START))
+    shapetree.save(tree, out, progressive=shapetree.detail_levels(order, max_leaves=tree.n_leaves))

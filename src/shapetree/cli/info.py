@@ -27,3 +27,6 @@ def info(file: str) -> None:
     click.echo(f"bounds     [{lo[0]:.6g}, {lo[1]:.6g}, {lo[2]:.6g}] .. [{hi[0]:.6g}, {hi[1]:.6g}, {hi[2]:.6g}]")
     click.echo(f"bytes      {size}")
     click.echo(f"bytes/leaf {size / leaves:.2f}")
+    levels = shapetree.level_sizes(file)
+    if len(levels) > 1:  # a progressive file: leaves and the bytes read to load each level
+        click.echo("levels     " + ", ".join(f"{n} ({b} B)" for n, b in levels))

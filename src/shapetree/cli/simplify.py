@@ -9,7 +9,7 @@ import click
 import shapetree
 
 from . import main
-from .common import SEED, check_output
+from .common import LADDER_START, SEED, check_output, save_tree
 
 
 @main.command()
@@ -20,15 +20,22 @@ from .common import SEED, check_output
 @click.option("-o", "--output", required=True, help="Output .stree file.")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the cost points.")
 @click.option("--lossless", is_flag=True, help="Store float32 planes instead of quantised ones.")
-def simplify(tree: str, leaves: int, mesh: str | None, output: str, seed: int, lossless: bool) -> None:
+@click.option("--flat", is_flag=True,
+              help="One level of detail only (default: progressive, the coarser trees of the same order in one file).")
+def simplify(tree: str, leaves: int, mesh: str | None, output: str, seed: int, lossless: bool, flat: bool) -> None:
     """Simplify an occupancy TREE to at most LEAVES leaves (greedy: the cheapest removals on points
     from the builder's target distribution) and write it to OUTPUT."""
     out = check_output(output, (".stree",))
     t = shapetree.load(tree)
     m = shapetree.load_mesh(mesh) if mesh else None
     t0 = time.perf_counter()
-    small = shapetree.simplify(t, leaves, mesh=m, seed=seed)
+    order = None
+    if flat or lossless:
+        small = shapetree.simplify(t, leaves, mesh=m, seed=seed)
+    else:  # the same order on to the coarsest level: every level of the progressive file
+        order = shapetree.simplification_order(t, mesh=m, seed=seed, min_leaves=min(leaves, LADDER_START))
+        small = order.at(leaves)  # = shapetree.simplify(t, leaves, mesh=m, seed=seed)
     seconds = time.perf_counter() - t0
-    shapetree.save(small, out, lossless=lossless)
+    save_tree(small, out, order=order, lossless=lossless, flat=flat)
     click.echo(f"wrote {out}: {small.n_leaves} leaves (from {t.n_leaves}), depth {small.depth}, "
                f"{out.stat().st_size} bytes, {seconds:.1f} s")

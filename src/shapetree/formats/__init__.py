@@ -1,19 +1,22 @@
 """Tree file formats: ``.stree`` v2 (the default) and v1, and treed (the reference implementation's)."""
 
 from .atomic import atomic_output, write_atomic
+from .progressive import Levels
 from .quantized import quantize
-from .registry import FORMATS, decode_stree, format_of, load, read_trees, save, write_trees
+from .registry import FORMATS, decode_stree, format_of, level_sizes, load, read_trees, save, write_trees
 from .stree_v2 import encode_trees
 from .treed import decode_treed, encode_treed
 
 __all__ = [
     "FORMATS",
+    "Levels",
     "atomic_output",
     "decode_stree",
     "decode_treed",
     "encode_treed",
     "encode_trees",
     "format_of",
+    "level_sizes",
     "load",
     "quantize",
     "read_trees",

@@ -89,6 +89,17 @@ def _extent_terms(n, lo, hi, mins, maxs):
 
 
 @nb.njit(cache=True, inline="always")
+def _offset_range(x, y, z, lo, hi, tol, nq, mins, maxs):
+    """The range of ``n . u`` over the box for the float32 normal ``(x, y, z)`` (also left in ``nq``,
+    ``mins``, ``maxs``): ``(low end, width, offset code bits)``."""
+    nq[0], nq[1], nq[2] = np.float64(x), np.float64(y), np.float64(z)
+    _extent_terms(nq, lo, hi, mins, maxs)
+    lo_int = (mins[0] + mins[1]) + mins[2]
+    width = ((maxs[0] + maxs[1]) + maxs[2]) - lo_int
+    return lo_int, width, _bits_for(width, tol, MAX_OFFSET_BITS)
+
+
+@nb.njit(cache=True, inline="always")
 def _offset_value(lo_int, width, q, bo):
     return np.float32(lo_int + ((np.float64(q) + 0.5) / np.float64(1 << bo)) * width)
 
@@ -194,11 +205,16 @@ def _reuse_fits(qn, qo, n0, n1, n2, o, lo, hi, tol):
 
 
 @nb.njit(cache=True)
-def _encode_planes(normal, offset, left, right, root_lo, root_hi, tol, extra, escapes, first, exact):
-    """Choose every branch's codes; returns (codes (n, 8) int64, widths (n, 8) int64, the quantised
-    float32 normal (n, 3) and offset (n,) the decoder will rebuild). With ``escapes`` (coding 2) a
-    branch whose plane equals an earlier one's (``first[i]``, its first node, ``i`` if none) reuses
-    it when that stays within the tolerance, and one marked ``exact`` is stored as float32."""
+def encode_step(normal, offset, left, right, root_lo, root_hi, tol, extra, escapes, key, exact, known,
+                tqn, tqo, tstored, class_slot, size):
+    """The encoder's pass over one tree in pre-order, shared by the flat and the progressive codings:
+    returns (codes (n, 8) int64, widths (n, 8) int64, the quantised float32 normal (n, 3) and offset
+    (n,) the decoder will rebuild, the plane table's new size). A ``known`` branch's plane (given in
+    ``normal, offset``, already quantised: the decoder has it) is not coded, only its children's boxes
+    follow from it. With ``escapes`` (coding 2) a branch whose plane is of the same class (``key``) as
+    an earlier coded one reuses the first of them (``class_slot[key]``, an index into the table
+    ``tqn, tqo, tstored`` of coded planes) when that stays within the tolerance, and one marked
+    ``exact`` is stored as float32; the table and ``class_slot`` are updated in place."""
     n_nodes = left.shape[0]
     codes = np.zeros((n_nodes, 8), np.int64)
     widths = np.zeros((n_nodes, 8), np.int64)
@@ -208,87 +224,88 @@ def _encode_planes(normal, offset, left, right, root_lo, root_hi, tol, extra, es
     hi = np.empty((n_nodes, 3), np.float64)
     lo[0] = root_lo
     hi[0] = root_hi
-    slot = np.full(n_nodes, -1, np.int64)  # the plane table index of a coded (not reused) branch
-    stored = np.zeros(n_nodes, np.bool_)  # coded by the exact escape
-    table = 0
     nq = np.empty(3, np.float64)
     mins = np.empty(3, np.float64)
     maxs = np.empty(3, np.float64)
     for i in range(n_nodes):
         if left[i] < 0:
             continue
-        bn = _normal_bits(lo[i], hi[i], tol, extra)
-        m = (1 << (bn - 1)) - 1
-        n0 = np.float64(normal[i, 0])
-        n1 = np.float64(normal[i, 1])
-        n2 = np.float64(normal[i, 2])
-        done = False
-        if escapes:
-            j = first[i]
-            if j != i and slot[j] >= 0 and (stored[j] or _reuse_fits(qn[j].astype(np.float64), np.float64(qo[j]),
-                                                                   n0, n1, n2, np.float64(offset[i]),
-                                                                   lo[i], hi[i], tol)):
-                codes[i, 0], codes[i, 1], codes[i, 2] = 2 * m + 1, 0, slot[j]
-                widths[i, 0], widths[i, 1], widths[i, 2] = bn, 1, _table_bits(table)
-                qn[i] = qn[j]
-                qo[i] = qo[j]
-                done = True
-            elif exact[i]:
-                form, x, y, z, o = _exact_form(n0, n1, n2, np.float64(offset[i]))
-                if form >= 0:
-                    codes[i, 0], codes[i, 1], codes[i, 2] = 2 * m + 1, 1, form
-                    widths[i, 0], widths[i, 1], widths[i, 2] = bn, 1, 3
-                    if form == 6:
-                        codes[i, 3], codes[i, 4], codes[i, 5] = _f32_bits(x), _f32_bits(y), _f32_bits(z)
-                        widths[i, 3], widths[i, 4], widths[i, 5] = 32, 32, 32
-                    codes[i, 6], widths[i, 6] = _f32_bits(o), 32
-                    qn[i, 0], qn[i, 1], qn[i, 2] = x, y, z
-                    qo[i] = o
-                    slot[i] = table
-                    table += 1
-                    stored[i] = True
+        if known[i]:
+            qn[i] = normal[i]
+            qo[i] = offset[i]
+        else:
+            bn = _normal_bits(lo[i], hi[i], tol, extra)
+            m = (1 << (bn - 1)) - 1
+            n0 = np.float64(normal[i, 0])
+            n1 = np.float64(normal[i, 1])
+            n2 = np.float64(normal[i, 2])
+            done = False
+            reused = False
+            if escapes:
+                s = class_slot[key[i]]
+                if s >= 0 and (tstored[s] or _reuse_fits(tqn[s].astype(np.float64), np.float64(tqo[s]),
+                                                          n0, n1, n2, np.float64(offset[i]), lo[i], hi[i], tol)):
+                    codes[i, 0], codes[i, 1], codes[i, 2] = 2 * m + 1, 0, s
+                    widths[i, 0], widths[i, 1], widths[i, 2] = bn, 1, _table_bits(size)
+                    qn[i] = tqn[s]
+                    qo[i] = tqo[s]
                     done = True
-        if not done:
-            l1 = abs(n0) + abs(n1) + abs(n2)
-            if l1 == 0.0:
-                v0, v1, v2 = 0.0, 0.0, 1.0
-            else:
-                v0, v1, v2 = n0 / l1, n1 / l1, n2 / l1
-            if v2 < 0.0:
-                a = (1.0 - abs(v1)) * (1.0 if v0 >= 0.0 else -1.0)
-                b = (1.0 - abs(v0)) * (1.0 if v1 >= 0.0 else -1.0)
-            else:
-                a, b = v0, v1
-            ca = min(max(int(np.round(a * m)) + m, 0), 2 * m)
-            cb = min(max(int(np.round(b * m)) + m, 0), 2 * m)
-            x, y, z = _octahedral(ca, cb, m)
-            nq[0], nq[1], nq[2] = np.float64(x), np.float64(y), np.float64(z)
-            _extent_terms(nq, lo[i], hi[i], mins, maxs)
-            lo_int = (mins[0] + mins[1]) + mins[2]
-            width = ((maxs[0] + maxs[1]) + maxs[2]) - lo_int
-            bo = _bits_for(width, tol, MAX_OFFSET_BITS)
-            # aim at the original plane where it passes closest to the box's centre
-            c0 = (lo[i, 0] + hi[i, 0]) * 0.5
-            c1 = (lo[i, 1] + hi[i, 1]) * 0.5
-            c2 = (lo[i, 2] + hi[i, 2]) * 0.5
-            nn = n0 * n0 + n1 * n1 + n2 * n2
-            d = (n0 * c0 + n1 * c1 + n2 * c2 - np.float64(offset[i])) / nn if nn > 0.0 else 0.0
-            target = nq[0] * (c0 - d * n0) + nq[1] * (c1 - d * n1) + nq[2] * (c2 - d * n2)
-            q = 0
-            if width > 0.0:
-                q = int(np.floor((target - lo_int) / width * np.float64(1 << bo)))
-                q = min(max(q, 0), (1 << bo) - 1)
-            codes[i, 0], codes[i, 1], codes[i, 2] = ca, cb, q
-            widths[i, 0], widths[i, 1], widths[i, 2] = bn, bn, bo
-            qn[i, 0], qn[i, 1], qn[i, 2] = x, y, z
-            qo[i] = _offset_value(lo_int, width, q, bo)
-            slot[i] = table
-            table += 1
+                    reused = True
+                elif exact[i]:
+                    form, x, y, z, o = _exact_form(n0, n1, n2, np.float64(offset[i]))
+                    if form >= 0:
+                        codes[i, 0], codes[i, 1], codes[i, 2] = 2 * m + 1, 1, form
+                        widths[i, 0], widths[i, 1], widths[i, 2] = bn, 1, 3
+                        if form == 6:
+                            codes[i, 3], codes[i, 4], codes[i, 5] = _f32_bits(x), _f32_bits(y), _f32_bits(z)
+                            widths[i, 3], widths[i, 4], widths[i, 5] = 32, 32, 32
+                        codes[i, 6], widths[i, 6] = _f32_bits(o), 32
+                        qn[i, 0], qn[i, 1], qn[i, 2] = x, y, z
+                        qo[i] = o
+                        tstored[size] = True
+                        done = True
+            if not done:
+                l1 = abs(n0) + abs(n1) + abs(n2)
+                if l1 == 0.0:
+                    v0, v1, v2 = 0.0, 0.0, 1.0
+                else:
+                    v0, v1, v2 = n0 / l1, n1 / l1, n2 / l1
+                if v2 < 0.0:
+                    a = (1.0 - abs(v1)) * (1.0 if v0 >= 0.0 else -1.0)
+                    b = (1.0 - abs(v0)) * (1.0 if v1 >= 0.0 else -1.0)
+                else:
+                    a, b = v0, v1
+                ca = min(max(int(np.round(a * m)) + m, 0), 2 * m)
+                cb = min(max(int(np.round(b * m)) + m, 0), 2 * m)
+                x, y, z = _octahedral(ca, cb, m)
+                lo_int, width, bo = _offset_range(x, y, z, lo[i], hi[i], tol, nq, mins, maxs)
+                # aim at the original plane where it passes closest to the box's centre
+                c0 = (lo[i, 0] + hi[i, 0]) * 0.5
+                c1 = (lo[i, 1] + hi[i, 1]) * 0.5
+                c2 = (lo[i, 2] + hi[i, 2]) * 0.5
+                nn = n0 * n0 + n1 * n1 + n2 * n2
+                d = (n0 * c0 + n1 * c1 + n2 * c2 - np.float64(offset[i])) / nn if nn > 0.0 else 0.0
+                target = nq[0] * (c0 - d * n0) + nq[1] * (c1 - d * n1) + nq[2] * (c2 - d * n2)
+                q = 0
+                if width > 0.0:
+                    q = int(np.floor((target - lo_int) / width * np.float64(1 << bo)))
+                    q = min(max(q, 0), (1 << bo) - 1)
+                codes[i, 0], codes[i, 1], codes[i, 2] = ca, cb, q
+                widths[i, 0], widths[i, 1], widths[i, 2] = bn, bn, bo
+                qn[i, 0], qn[i, 1], qn[i, 2] = x, y, z
+                qo[i] = _offset_value(lo_int, width, q, bo)
+                tstored[size] = False
+            if not reused:  # a coded plane joins the table
+                tqn[size] = qn[i]
+                tqo[size] = qo[i]
+                if class_slot[key[i]] < 0:
+                    class_slot[key[i]] = size
+                size += 1
         nq[0], nq[1], nq[2] = np.float64(qn[i, 0]), np.float64(qn[i, 1]), np.float64(qn[i, 2])
         _extent_terms(nq, lo[i], hi[i], mins, maxs)
         _split_box(nq, np.float64(qo[i]), lo[i], hi[i], mins, maxs, lo[left[i]], hi[left[i]], lo[right[i]],
                    hi[right[i]])
-    return codes, widths, qn, qo
+    return codes, widths, qn, qo, size
 
 
 @nb.njit(cache=True)
@@ -321,10 +338,13 @@ def _read(bits, pos, width):
 
 
 @nb.njit(cache=True)
-def decode_planes(bits, left, right, root_lo, root_hi, tol, extra, escapes=False):
-    """Rebuild the float32 planes from the plane stream: (normal, offset, status); status 0, or
-    -1 the stream ends early, -2 an invalid normal code (or escape), -3 stray bytes or non-zero
-    padding, -4 a non-finite offset. ``escapes``: coding 2 (reused and exact planes)."""
+def decode_step(bits, left, right, root_lo, root_hi, tol, extra, escapes, known, kn, ko, tqn, tqo, size):
+    """Rebuild the float32 planes of one tree from its plane stream, the decoder's pass shared by the
+    flat and the progressive codings: (normal, offset, status, the plane table's new size); status 0,
+    or -1 the stream ends early, -2 an invalid normal code (or escape), -3 stray bytes or non-zero
+    padding, -4 a non-finite offset. A ``known`` branch's plane is ``kn[i], ko[i]`` (read nothing);
+    the others are read in pre-order and, unless reused, appended to the table ``tqn, tqo`` of coded
+    planes (``size`` entries so far; room for every branch). ``escapes``: coding 2."""
     n_nodes = left.shape[0]
     qn = np.zeros((n_nodes, 3), np.float32)
     qo = np.zeros(n_nodes, np.float32)
@@ -332,8 +352,6 @@ def decode_planes(bits, left, right, root_lo, root_hi, tol, extra, escapes=False
     hi = np.empty((n_nodes, 3), np.float64)
     lo[0] = root_lo
     hi[0] = root_hi
-    table = np.empty(n_nodes, np.int64)  # node of each coded (not reused) plane
-    size = 0
     nq = np.empty(3, np.float64)
     mins = np.empty(3, np.float64)
     maxs = np.empty(3, np.float64)
@@ -342,37 +360,45 @@ def decode_planes(bits, left, right, root_lo, root_hi, tol, extra, escapes=False
     for i in range(n_nodes):
         if left[i] < 0:
             continue
+        if known[i]:
+            qn[i] = kn[i]
+            qo[i] = ko[i]
+            nq[0], nq[1], nq[2] = np.float64(qn[i, 0]), np.float64(qn[i, 1]), np.float64(qn[i, 2])
+            _extent_terms(nq, lo[i], hi[i], mins, maxs)
+            _split_box(nq, np.float64(qo[i]), lo[i], hi[i], mins, maxs, lo[left[i]], hi[left[i]], lo[right[i]],
+                       hi[right[i]])
+            continue
         bn = _normal_bits(lo[i], hi[i], tol, extra)
         m = (1 << (bn - 1)) - 1
         if pos + bn > total:
-            return qn, qo, -1
+            return qn, qo, -1, size
         ca = _read(bits, pos, bn)
         pos += bn
         if ca == 2 * m + 1 and escapes:
             if pos + 1 > total:
-                return qn, qo, -1
+                return qn, qo, -1, size
             kind = _read(bits, pos, 1)
             pos += 1
             if kind == 0:  # reuse an earlier coded plane
                 w = _table_bits(size)
                 if pos + w > total:
-                    return qn, qo, -1
+                    return qn, qo, -1, size
                 r = _read(bits, pos, w)
                 pos += w
                 if r >= size:
-                    return qn, qo, -2
-                qn[i] = qn[table[r]]
-                qo[i] = qo[table[r]]
+                    return qn, qo, -2, size
+                qn[i] = tqn[r]
+                qo[i] = tqo[r]
             else:  # an exact float32 plane
                 if pos + 3 > total:
-                    return qn, qo, -1
+                    return qn, qo, -1, size
                 form = _read(bits, pos, 3)
                 pos += 3
                 if form == 7:
-                    return qn, qo, -2
+                    return qn, qo, -2, size
                 if form == 6:
                     if pos + 96 > total:
-                        return qn, qo, -1
+                        return qn, qo, -1, size
                     for c in range(3):
                         qn[i, c] = _bits_f32(_read(bits, pos, 32))
                         pos += 32
@@ -380,55 +406,53 @@ def decode_planes(bits, left, right, root_lo, root_hi, tol, extra, escapes=False
                     for c in range(3):
                         v = np.float64(qn[i, c])
                         if not (abs(v) <= 1.0):
-                            return qn, qo, -2
+                            return qn, qo, -2, size
                         nonzero = nonzero or v != 0.0
                     if not nonzero:
-                        return qn, qo, -2
+                        return qn, qo, -2, size
                 else:
                     qn[i, form // 2] = np.float32(-1.0) if form & 1 else np.float32(1.0)
                 if pos + 32 > total:
-                    return qn, qo, -1
+                    return qn, qo, -1, size
                 qo[i] = _bits_f32(_read(bits, pos, 32))
                 pos += 32
                 if not np.isfinite(qo[i]):
-                    return qn, qo, -4
-                table[size] = i
+                    return qn, qo, -4, size
+                tqn[size] = qn[i]
+                tqo[size] = qo[i]
                 size += 1
             nq[0], nq[1], nq[2] = np.float64(qn[i, 0]), np.float64(qn[i, 1]), np.float64(qn[i, 2])
             _extent_terms(nq, lo[i], hi[i], mins, maxs)
         else:
             if pos + bn > total:
-                return qn, qo, -1
+                return qn, qo, -1, size
             cb = _read(bits, pos, bn)
             pos += bn
             if ca > 2 * m or cb > 2 * m:
-                return qn, qo, -2
+                return qn, qo, -2, size
             x, y, z = _octahedral(ca, cb, m)
-            nq[0], nq[1], nq[2] = np.float64(x), np.float64(y), np.float64(z)
-            _extent_terms(nq, lo[i], hi[i], mins, maxs)
-            lo_int = (mins[0] + mins[1]) + mins[2]
-            width = ((maxs[0] + maxs[1]) + maxs[2]) - lo_int
-            bo = _bits_for(width, tol, MAX_OFFSET_BITS)
+            lo_int, width, bo = _offset_range(x, y, z, lo[i], hi[i], tol, nq, mins, maxs)
             if pos + bo > total:
-                return qn, qo, -1
+                return qn, qo, -1, size
             q = _read(bits, pos, bo)
             pos += bo
             o = _offset_value(lo_int, width, q, bo)
             if not np.isfinite(o):
-                return qn, qo, -4
+                return qn, qo, -4, size
             qn[i, 0], qn[i, 1], qn[i, 2] = x, y, z
             qo[i] = o
-            table[size] = i
+            tqn[size] = qn[i]
+            tqo[size] = qo[i]
             size += 1
         _split_box(nq, np.float64(qo[i]), lo[i], hi[i], mins, maxs, lo[left[i]], hi[left[i]], lo[right[i]],
                    hi[right[i]])
     if (pos + 7) // 8 != bits.shape[0]:
-        return qn, qo, -3
+        return qn, qo, -3, size
     while pos < total:
         if (bits[pos >> 3] >> (pos & 7)) & 1:
-            return qn, qo, -3
+            return qn, qo, -3, size
         pos += 1
-    return qn, qo, 0
+    return qn, qo, 0, size
 
 
 def root_box(tree: Tree) -> tuple[np.ndarray, np.ndarray]:
@@ -450,10 +474,10 @@ def frame_fits(lo: np.ndarray, hi: np.ndarray) -> bool:
 
 
 def plane_hints(tree: Tree, exact: str = "axis") -> tuple[np.ndarray, np.ndarray]:
-    """The encoder's choices for coding 2: ``first[i]``, the first node (pre-order) whose float32 plane
-    equals node ``i``'s (``i`` itself if none), and which planes to store exactly: ``"axis"`` planes
-    whose normal is a coordinate axis (CAD faces the builder hits exactly), ``"shared"`` those and
-    the planes used by more than one branch, ``"none"``."""
+    """The encoder's choices for coding 2: ``key[i]``, the class of node ``i``'s float32 plane (branches
+    with equal planes share one, ``-0`` = ``+0``; numbered ``0..key.max()``), and which planes to store
+    exactly: ``"axis"`` planes whose normal is a coordinate axis (CAD faces the builder hits exactly),
+    ``"shared"`` those and the planes used by more than one branch, ``"none"``."""
     n_nodes = tree.left.shape[0]
     branch = tree.left >= 0
     planes = np.zeros((n_nodes, 4), np.float32)
@@ -462,18 +486,53 @@ def plane_hints(tree: Tree, exact: str = "axis") -> tuple[np.ndarray, np.ndarray
     planes += np.float32(0.0)  # -0 and +0 are the same plane
     keys = np.ascontiguousarray(planes).view(np.dtype((np.void, 16))).ravel()
     keys = np.where(branch, keys, np.void(b"\xff" * 16))
-    _, index, inverse, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
-    first = np.where(branch, index[inverse], np.arange(n_nodes)).astype(np.int64)
+    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    key = inverse.reshape(-1).astype(np.int64)
     axis = np.count_nonzero(tree.normal, axis=1) == 1
     if exact == "axis":
         mark = axis
     elif exact == "shared":
-        mark = axis | (counts[inverse] > 1)
+        mark = axis | (counts[key] > 1)
     elif exact == "none":
         mark = np.zeros(n_nodes, bool)
     else:
         raise ValueError(f"unknown exact policy {exact!r}")
-    return first, mark & branch
+    return key, mark & branch
+
+
+class PlaneTable:
+    """The coded planes so far (normal, offset, whether stored exactly) and, per plane class, the
+    first coded plane of it: the state coding 2's reuse escape refers to, kept across the chunks of
+    a progressive file (``capacity``: at most this many planes are coded)."""
+
+    def __init__(self, capacity: int, n_classes: int):
+        self.normal = np.zeros((max(capacity, 1), 3), np.float32)
+        self.offset = np.zeros(max(capacity, 1), np.float32)
+        self.stored = np.zeros(max(capacity, 1), np.bool_)
+        self.class_slot = np.full(max(n_classes, 1), -1, np.int64)
+        self.size = 0
+
+    def reserve(self, capacity: int) -> None:
+        """Room for ``capacity`` coded planes in all (a reader grows the table level by level, once each
+        level's bytes are there)."""
+        if capacity > len(self.offset):
+            grow = capacity - len(self.offset)
+            self.normal = np.concatenate([self.normal, np.zeros((grow, 3), np.float32)])
+            self.offset = np.concatenate([self.offset, np.zeros(grow, np.float32)])
+            self.stored = np.concatenate([self.stored, np.zeros(grow, np.bool_)])
+
+
+def encode_known(normal: np.ndarray, offset: np.ndarray, left: np.ndarray, right: np.ndarray, lo: np.ndarray,
+                 hi: np.ndarray, tol: float, extra: int, escapes: bool, key: np.ndarray, exact: np.ndarray,
+                 known: np.ndarray, table: PlaneTable) -> tuple[bytes, np.ndarray, np.ndarray]:
+    """``encode_step`` over one tree whose ``known`` branches the decoder already has: the packed
+    plane stream of the others and the quantised planes of all (``table`` is updated)."""
+    codes, widths, qn, qo, table.size = encode_step(
+        normal, offset, left.astype(np.int64), right.astype(np.int64), lo, hi, tol, extra, escapes, key, exact,
+        known, table.normal, table.offset, table.stored, table.class_slot, table.size)
+    if not np.all(np.isfinite(qo)):
+        raise FormatError("a quantised offset does not fit in float32; write the tree lossless")
+    return _pack_bits(codes, widths).tobytes(), qn, qo
 
 
 def encode_planes(tree: Tree, precision: int = DEFAULT_PRECISION, extra: int = DEFAULT_NORMAL_EXTRA,
@@ -481,17 +540,20 @@ def encode_planes(tree: Tree, precision: int = DEFAULT_PRECISION, extra: int = D
     """The plane stream of ``tree`` and the float32 ``(normal (n, 3), offset (n,))`` it decodes to:
     coding 2 (``escapes``: reused and exact planes, ``exact`` the policy of ``plane_hints``) or
     coding 1."""
+    lo, hi = checked_root_box(tree)
+    key, mark = plane_hints(tree, exact)
+    table = PlaneTable(tree.n_leaves - 1, int(key.max()) + 1)
+    return encode_known(tree.normal, tree.offset, tree.left, tree.right, lo, hi, tolerance(lo, hi, precision),
+                        extra, escapes, key, mark, np.zeros(tree.left.shape[0], np.bool_), table)
+
+
+def checked_root_box(tree: Tree) -> tuple[np.ndarray, np.ndarray]:
+    """``root_box``, or a ``FormatError`` when it is too far from the frame for quantised planes."""
     lo, hi = root_box(tree)
     if not frame_fits(lo, hi):
         raise FormatError(f"bounds too far from the frame for quantised planes ({tree.bounds.tolist()}); "
                           "write them lossless")
-    first, mark = plane_hints(tree, exact)
-    codes, widths, qn, qo = _encode_planes(tree.normal, tree.offset, tree.left.astype(np.int64),
-                                           tree.right.astype(np.int64), lo, hi, tolerance(lo, hi, precision),
-                                           extra, escapes, first, mark)
-    if not np.all(np.isfinite(qo)):
-        raise FormatError("a quantised offset does not fit in float32; write the tree lossless")
-    return _pack_bits(codes, widths).tobytes(), qn, qo
+    return lo, hi
 
 
 def disagreement(tree: Tree, q: Tree, samples: int = AUTO_SAMPLES) -> float:
@@ -503,18 +565,22 @@ def disagreement(tree: Tree, q: Tree, samples: int = AUTO_SAMPLES) -> float:
 
 
 def auto_precision(tree: Tree, extra: int = DEFAULT_NORMAL_EXTRA, escapes: bool = True, exact: str = DEFAULT_EXACT,
-                   budget: float = DISAGREEMENT_BUDGET) -> int:
+                   budget: float = DISAGREEMENT_BUDGET, planes_at=None) -> int:
     """The precision shapetree writes when none is asked for: for an occupancy tree one of
     ``AUTO_PRECISIONS`` at which ``tree`` is already quantised (so saving a loaded file again loses
     nothing), else the lowest whose quantised tree stays within ``budget`` of ``tree`` (see
     ``disagreement``; the highest when none does); ``DEFAULT_PRECISION`` for normal maps (the trees
-    of one file share one precision)."""
+    of one file share one precision). ``planes_at(p)``: the quantised ``(normal, offset)`` at
+    precision ``p`` (default: ``encode_planes``'s, a flat file's)."""
     if tree.kind != Kind.OCCUPANCY:
         return DEFAULT_PRECISION
     chosen = None
     branch = tree.left >= 0
     for p in AUTO_PRECISIONS:
-        _, qn, qo = encode_planes(tree, p, extra, escapes, exact)
+        if planes_at is None:
+            _, qn, qo = encode_planes(tree, p, extra, escapes, exact)
+        else:
+            qn, qo = planes_at(p)
         if np.array_equal(qn[branch], tree.normal[branch]) and np.array_equal(qo[branch], tree.offset[branch]):
             return p  # already quantised at p (a loaded file saved again): keep it exactly
         if chosen is None and disagreement(tree, tree.replace(normal=qn, offset=qo)) <= budget:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import FormatError
+from .. import validate
+from ..errors import FormatError, UsageError
 from ..tree import Kind, Tree
+from . import progressive as prog
 from . import stree_v1, stree_v2, treed
 from .atomic import write_atomic
+from .progressive import Levels
 
 
 @dataclass(frozen=True)
@@ -25,9 +31,12 @@ class Format:
     encode: Callable[..., bytes]
 
 
-def decode_stree(data: bytes, name: str = "<bytes>") -> list[Tree]:
-    """A ``.stree`` file of either version."""
-    if len(data) > 4 and data[:4] == stree_v1.MAGIC and data[4] == stree_v2.VERSION:
+def decode_stree(data: bytes, name: str = "<bytes>", max_leaves: int | None = None) -> list[Tree]:
+    """A ``.stree`` file of either version; of a progressive file the level ``max_leaves`` picks (see
+    ``load``)."""
+    if prog.is_progressive(data):
+        return prog.read_levels(io.BytesIO(data), len(data), name, max_leaves)
+    if stree_v2.is_v2(data):
         return stree_v2.decode_trees(data, name)
     return stree_v1.decode_trees(data, name)
 
@@ -40,15 +49,31 @@ FORMATS = (STREE, STREE_V1, TREED)
 
 def read_bytes(path: str | Path) -> bytes:
     """A file's bytes, or one ``FormatError`` line naming the file and the problem."""
+    with _opened(path) as f:
+        return f.read()
+
+
+@contextlib.contextmanager
+def _opened(path: str | Path):
+    """The file open for reading, its OS errors turned into one ``FormatError`` line naming it."""
     p = Path(path)
     try:
-        return p.read_bytes()
+        f = p.open("rb")
     except FileNotFoundError:
         raise FormatError(f"{p}: no such file") from None
     except IsADirectoryError:
         raise FormatError(f"{p}: is a directory, not a tree file") from None
     except OSError as e:
         raise FormatError(f"{p}: cannot read ({e.strerror})") from None
+    try:
+        with f:
+            yield f
+    except OSError as e:
+        raise FormatError(f"{p}: cannot read ({e.strerror})") from None
+
+
+def _size(f) -> int:
+    return os.fstat(f.fileno()).st_size
 
 
 def format_of(path: str | Path, data: bytes) -> Format:
@@ -71,43 +96,85 @@ def _named(name: str) -> Format:
 
 
 def read_trees(path: str | Path, kind: Kind | None = None, *, format: str | None = None,
-               bounds: np.ndarray | None = None) -> list[Tree]:
+               bounds: np.ndarray | None = None, max_leaves: int | None = None) -> list[Tree]:
     """Every tree of a file, optionally requiring a kind. ``format`` ("stree" or "treed") defaults
     to the file's magic, then its suffix; ``bounds`` ((2, 3)) are needed for treed normal-map
-    files, which carry none."""
-    data = read_bytes(path)
-    fmt = format_of(path, data) if format is None else _named(format)
-    if fmt is TREED:
-        trees = treed.decode_treed(data, Kind.OCCUPANCY if kind is None else kind, str(path), bounds)
-    else:
-        trees = decode_stree(data, str(path))
+    files, which carry none. ``max_leaves``: of a progressive file, the level ``load`` picks, reading
+    only the bytes it needs."""
+    if max_leaves is not None:
+        validate.integer("max_leaves", max_leaves, 1, 1 << 40)
+    with _opened(path) as f:
+        head = f.read(stree_v2.HEADER.size)
+        if format in (None, "stree") and prog.is_progressive(head):
+            trees = prog.read_levels(f, _size(f), str(path), max_leaves, start=head)
+        else:
+            data = head + f.read()
+            fmt = format_of(path, data) if format is None else _named(format)
+            if fmt is TREED:
+                trees = treed.decode_treed(data, Kind.OCCUPANCY if kind is None else kind, str(path), bounds)
+            else:
+                trees = (stree_v1.decode_trees if fmt is STREE_V1 else decode_stree)(data, str(path))
     if kind is not None and trees[0].kind != kind:
         has, needed = trees[0].kind.label, Kind(kind).label
         raise FormatError(f"{path}: holds {_a(has)} {has} tree, but {_a(needed)} {needed} tree is needed")
     return trees
 
 
-def load(path: str | Path) -> Tree:
-    """Read an occupancy tree from a file (``.stree`` or treed)."""
-    return read_trees(path, Kind.OCCUPANCY)[0]
+def load(path: str | Path, max_leaves: int | None = None) -> Tree:
+    """Read an occupancy tree from a file (``.stree`` or treed). ``max_leaves``: of a progressive file
+    (several levels of detail, see ``save``), the largest level with at most that many leaves, or
+    the smallest level when every level is larger; only the header, the level table and the
+    chunks up to that level are read from disk. A file with one level returns its tree whatever
+    ``max_leaves`` is."""
+    return read_trees(path, Kind.OCCUPANCY, max_leaves=max_leaves)[0]
 
 
-def write_trees(path: str | Path, trees: list[Tree], format: str | None = None, *, lossless: bool = False) -> None:
+def level_sizes(path: str | Path) -> list[tuple[int, int]]:
+    """The levels of detail a file holds, coarse to fine: ``(leaves, bytes read to load it)`` per
+    level (one level, the whole file, for a file that is not progressive)."""
+    with _opened(path) as f:
+        head = f.read(stree_v2.HEADER.size)
+        size = _size(f)
+        if prog.is_progressive(head):
+            return [(lv.leaves, lv.file_bytes) for lv in prog.level_table(f, size, str(path), head)]
+    trees = read_trees(path)
+    return [(sum(t.n_leaves for t in trees), size)]
+
+
+def write_trees(path: str | Path, trees: list[Tree], format: str | None = None, *, lossless: bool = False,
+                progressive: Levels | None = None) -> None:
     """Write trees atomically, in ``format`` ("stree" (v2), "stree-v1" or "treed"; default: by the
     suffix, .stree v2 for anything else). v2 quantises the planes (``formats.quantize`` gives the
-    tree as stored) unless ``lossless``; v1 and treed always store float32."""
+    tree as stored) unless ``lossless``; v1 and treed always store float32. ``progressive``: levels
+    of detail whose finest level is the one tree (see ``save``)."""
     if format is None:
         suffix = Path(path).suffix.lower()
         fmt = next((f for f in FORMATS if suffix in f.suffixes), STREE)
     else:
         fmt = _named(format)
-    write_atomic(path, fmt.encode(list(trees), lossless=True) if fmt is STREE and lossless else fmt.encode(list(trees)))
+    trees = list(trees)
+    if progressive is not None:
+        if fmt is not STREE or lossless:
+            raise UsageError("progressive files are .stree v2 with quantised planes (not lossless, not v1 or treed)")
+        if len(trees) != 1 or not _same_tree(progressive.trees[-1], trees[0]):
+            raise UsageError("the finest level of a progressive file must be the tree written")
+        write_atomic(path, prog.encode_file(progressive))
+        return
+    write_atomic(path, fmt.encode(trees, lossless=True) if fmt is STREE and lossless else fmt.encode(trees))
 
 
-def save(trees: Tree | list[Tree], path: str | Path, lossless: bool = False) -> None:
+def save(trees: Tree | list[Tree], path: str | Path, lossless: bool = False, *,
+         progressive: Levels | None = None) -> None:
     """Write one tree (or a normal-map ensemble) to ``path`` atomically: ``.stree`` v2 with quantised
-    planes (``lossless``: float32 planes) unless the suffix names another format."""
-    write_trees(path, [trees] if isinstance(trees, Tree) else list(trees), lossless=lossless)
+    planes (``lossless``: float32 planes) unless the suffix names another format. ``progressive``
+    (``shapetree.detail_levels(order)``, levels of detail ending at this tree): one file holding
+    every level, coarse first, that ``load(path, max_leaves=N)`` reads only a prefix of."""
+    write_trees(path, [trees] if isinstance(trees, Tree) else list(trees), lossless=lossless, progressive=progressive)
+
+
+def _same_tree(a: Tree, b: Tree) -> bool:
+    return all(np.array_equal(getattr(a, f), getattr(b, f)) for f in ("left", "right", "value", "normal", "offset",
+                                                                       "bounds", "origin")) and a.scale == b.scale
 
 
 def _a(word: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -33,6 +34,7 @@ HEADER = struct.Struct("<4sBBBBHH6d3ddII")
 FLOAT32_PLANES = 0  # float32 normal and offset per branch (the tree blocks of v1)
 QUANTIZED_PLANES = 1  # octahedral normals and offsets quantised to the cell they cut
 ESCAPED_PLANES = 2  # coding 1 plus escapes to a reused earlier plane or an exact float32 one (the default)
+PROGRESSIVE = 1  # flags bit 0: levels of detail, coarse first (formats/progressive.py)
 MAX_RAW = 1 << 31
 MAX_RATIO = 1100  # deflate cannot expand data more than ~1032:1; a header that claims more lies
 
@@ -67,6 +69,19 @@ def decode_quantized_blocks(data: bytes, end: int, n_trees: int, kind: Kind, lo:
                             name: str, escapes: bool = False) -> list[tuple]:
     """Parse coding 1's (or, ``escapes``, 2's) inflated stream ``data[:end]`` (which it must fill exactly): ``(normal,
     offset, left, right, value)`` per tree; every count is checked before anything is allocated."""
+    _, extra, tol = read_parameters(data, end, lo, hi, name)
+    pos = 2
+    out = []
+    for _ in range(n_trees):
+        arrays, pos = read_quantized_tree(data, pos, end, kind, lo, hi, tol, extra, escapes, None, name)
+        out.append(arrays)
+    if pos != end:
+        raise FormatError(f"{name}: {end - pos} unexpected trailing bytes")
+    return out
+
+
+def read_parameters(data: bytes, end: int, lo: np.ndarray, hi: np.ndarray, name: str) -> tuple[int, int, float]:
+    """The quantisation parameters opening a coding-1/2 stream, checked: (precision, normal extra, tolerance)."""
     if end < 2:
         raise FormatError(f"{name}: truncated (no quantisation parameters)")
     precision, extra = data[0], data[1]
@@ -74,32 +89,48 @@ def decode_quantized_blocks(data: bytes, end: int, n_trees: int, kind: Kind, lo:
         raise FormatError(f"{name}: invalid quantisation parameters (precision {precision}, normal extra {extra})")
     if not quantized.frame_fits(lo, hi):
         raise FormatError(f"{name}: bounds too far from the frame for quantised planes")
-    tol = quantized.tolerance(lo, hi, precision)
-    pos = 2
-    out = []
-    for _ in range(n_trees):
-        n_leaves, pos = read_leaf_count(data, pos, end, name)
-        sb = structure_bytes(n_leaves, kind)
-        vector_bytes = 12 * n_leaves if kind == Kind.NORMALS else 0
-        if pos + sb + 4 + min_plane_bytes(n_leaves, escapes) + vector_bytes > end:
-            raise FormatError(f"{name}: header says {n_leaves} leaves but the file is too short")
-        left, right, value, pos = read_structure(data, pos, n_leaves, kind, name)
-        (plane_bytes,) = struct.unpack_from("<I", data, pos)
-        pos += 4
-        if plane_bytes < min_plane_bytes(n_leaves, escapes) or pos + plane_bytes + vector_bytes > end:
-            raise FormatError(f"{name}: invalid plane stream size {plane_bytes} for {n_leaves} leaves")
-        stream = np.frombuffer(data, np.uint8, plane_bytes, pos)
-        pos += plane_bytes
-        normal, offset, status = quantized.decode_planes(stream, left.astype(np.int64), right.astype(np.int64),
-                                                         lo, hi, tol, extra, escapes)
-        if status != 0:
-            raise FormatError(f"{name}: malformed plane stream (code {status})")
-        if kind == Kind.NORMALS:
-            value, pos = read_leaf_vectors(data, pos, left, name)
-        out.append((normal, offset, left, right, value))
-    if pos != end:
-        raise FormatError(f"{name}: {end - pos} unexpected trailing bytes")
-    return out
+    return precision, extra, quantized.tolerance(lo, hi, precision)
+
+
+def read_quantized_tree(data: bytes, pos: int, end: int, kind: Kind, lo: np.ndarray, hi: np.ndarray, tol: float,
+                        extra: int, escapes: bool, table: quantized.PlaneTable | None, name: str) -> tuple[tuple, int]:
+    """One tree block of a coding-1/2 stream at ``pos``: ``((normal, offset, left, right, value), position
+    after)``; its coded planes join ``table`` (None: a fresh one)."""
+    n_leaves, pos = read_leaf_count(data, pos, end, name)
+    sb = structure_bytes(n_leaves, kind)
+    vector_bytes = 12 * n_leaves if kind == Kind.NORMALS else 0
+    if pos + sb + 4 + min_plane_bytes(n_leaves, escapes) + vector_bytes > end:
+        raise FormatError(f"{name}: header says {n_leaves} leaves but the file is too short")
+    left, right, value, pos = read_structure(data, pos, n_leaves, kind, name)
+    if table is None:
+        table = quantized.PlaneTable(n_leaves - 1, 0)
+    n = left.shape[0]
+    normal, offset, pos = read_planes(data, pos, end - vector_bytes, n_leaves - 1, left, right, lo, hi, tol, extra,
+                                      escapes, table, np.zeros(n, np.bool_), np.zeros((n, 3), np.float32),
+                                      np.zeros(n, np.float32), name)
+    if kind == Kind.NORMALS:
+        value, pos = read_leaf_vectors(data, pos, left, name)
+    return (normal, offset, left, right, value), pos
+
+
+def read_planes(data: bytes, pos: int, end: int, n_coded: int, left: np.ndarray, right: np.ndarray, lo: np.ndarray,
+                hi: np.ndarray, tol: float, extra: int, escapes: bool, table: quantized.PlaneTable, known: np.ndarray,
+                kn: np.ndarray, ko: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """A plane stream (its size first) at ``pos`` within ``data[:end]`` coding the ``n_coded`` branches
+    that are not ``known`` (whose planes are ``kn, ko``): (normal, offset, position after)."""
+    if pos + 4 > end:
+        raise FormatError(f"{name}: truncated (plane stream size past the end)")
+    (plane_bytes,) = struct.unpack_from("<I", data, pos)
+    pos += 4
+    if plane_bytes < min_plane_bytes(n_coded + 1, escapes) or pos + plane_bytes > end:
+        raise FormatError(f"{name}: invalid plane stream size {plane_bytes} for {n_coded} planes")
+    stream = np.frombuffer(data, np.uint8, plane_bytes, pos)
+    normal, offset, status, table.size = quantized.decode_step(
+        stream, left.astype(np.int64), right.astype(np.int64), lo, hi, tol, extra, escapes, known, kn, ko,
+        table.normal, table.offset, table.size)
+    if status != 0:
+        raise FormatError(f"{name}: malformed plane stream (code {status})")
+    return normal, offset, pos + plane_bytes
 
 
 def encode_trees(trees: list[Tree], lossless: bool = False, *, precision: int | None = None,
@@ -129,11 +160,38 @@ def encode_trees(trees: list[Tree], lossless: bool = False, *, precision: int | 
     return body + struct.pack("<I", zlib.crc32(body))
 
 
-def decode_trees(data: bytes, name: str = "<bytes>") -> list[Tree]:
-    """Parse and validate a v2 ``.stree`` file; sizes are checked before anything is inflated."""
-    size = len(data)
-    if size < HEADER.size + 4:
-        raise FormatError(f"{name}: too short to be a .stree v2 file ({size} bytes)")
+@dataclass(frozen=True)
+class Header:
+    """The validated fields of a v2 header (the first ``HEADER.size`` bytes)."""
+
+    kind: Kind
+    coding: int
+    flags: int
+    n_trees: int
+    bounds: np.ndarray
+    origin: np.ndarray
+    scale: float
+    raw_size: int
+    packed_size: int
+
+    @property
+    def root_box(self) -> tuple[np.ndarray, np.ndarray]:
+        return (self.bounds[0] - self.origin) / self.scale, (self.bounds[1] - self.origin) / self.scale
+
+    def check_raw_size(self, name: str) -> None:
+        if self.raw_size > MAX_RAW or self.raw_size > MAX_RATIO * self.packed_size + 64:
+            raise FormatError(f"{name}: implausible unpacked size {self.raw_size} for {self.packed_size} packed bytes")
+
+    def trees(self, blocks: list[tuple]) -> list[Tree]:
+        return [Tree(*arrays, self.bounds, kind=self.kind, origin=self.origin, scale=self.scale) for arrays in blocks]
+
+
+def is_v2(data: bytes) -> bool:
+    return len(data) > 4 and data[:4] == MAGIC and data[4] == VERSION
+
+
+def parse_header(data: bytes, name: str) -> Header:
+    """Check every field of a v2 header but the checksum (``data``: at least ``HEADER.size`` bytes)."""
     fields = HEADER.unpack_from(data, 0)
     magic, version, kind, coding, flags, n_trees, reserved = fields[:7]
     bounds = np.array(fields[7:13], np.float64).reshape(2, 3)
@@ -141,28 +199,41 @@ def decode_trees(data: bytes, name: str = "<bytes>") -> list[Tree]:
     scale, raw_size, packed_size = fields[16:19]
     if magic != MAGIC or version != VERSION:
         raise FormatError(f"{name}: not a .stree v2 file")
-    check_crc(data, name)
     kind = check_header(name, kind, n_trees, bounds)
     if coding not in (FLOAT32_PLANES, QUANTIZED_PLANES, ESCAPED_PLANES):
         raise FormatError(f"{name}: unknown plane coding {coding}")
-    if flags or reserved:
+    if flags not in (0, PROGRESSIVE) or reserved:
         raise FormatError(f"{name}: unknown flags {flags:#x} / reserved field {reserved}")
     if not (np.all(np.isfinite(origin)) and np.isfinite(scale) and scale > 0):
         raise FormatError(f"{name}: invalid frame (origin {origin.tolist()}, scale {scale})")
-    if HEADER.size + packed_size + 4 != size:
-        raise FormatError(f"{name}: header says {packed_size} packed bytes, the file holds {size - HEADER.size - 4}")
-    if raw_size > MAX_RAW or raw_size > MAX_RATIO * packed_size + 64:
-        raise FormatError(f"{name}: implausible unpacked size {raw_size} for {packed_size} packed bytes")
+    return Header(kind, coding, flags, n_trees, bounds, origin, scale, raw_size, packed_size)
+
+
+def decode_trees(data: bytes, name: str = "<bytes>") -> list[Tree]:
+    """Parse and validate a flat v2 ``.stree`` file; sizes are checked before anything is inflated."""
+    size = len(data)
+    if size < HEADER.size + 4:
+        raise FormatError(f"{name}: too short to be a .stree v2 file ({size} bytes)")
+    if not is_v2(data):
+        raise FormatError(f"{name}: not a .stree v2 file")
+    check_crc(data, name)
+    h = parse_header(data, name)
+    if h.flags:
+        raise FormatError(f"{name}: a progressive file (flags {h.flags:#x}): read it with formats.progressive")
+    if HEADER.size + h.packed_size + 4 != size:
+        raise FormatError(f"{name}: header says {h.packed_size} packed bytes, the file holds {size - HEADER.size - 4}")
+    h.check_raw_size(name)
+    raw_size = h.raw_size
     inflater = zlib.decompressobj()
     try:
-        raw = inflater.decompress(memoryview(data)[HEADER.size:HEADER.size + packed_size], raw_size + 1)
+        raw = inflater.decompress(memoryview(data)[HEADER.size:HEADER.size + h.packed_size], raw_size + 1)
     except zlib.error as e:
         raise FormatError(f"{name}: corrupted tree data ({e})") from None
     if len(raw) != raw_size or not inflater.eof or inflater.unused_data:
         raise FormatError(f"{name}: tree data does not match the header's size {raw_size}")
-    if coding == FLOAT32_PLANES:
-        blocks = decode_blocks(raw, 0, raw_size, n_trees, kind, name)
+    if h.coding == FLOAT32_PLANES:
+        blocks = decode_blocks(raw, 0, raw_size, h.n_trees, h.kind, name)
     else:
-        lo, hi = (bounds[0] - origin) / scale, (bounds[1] - origin) / scale
-        blocks = decode_quantized_blocks(raw, raw_size, n_trees, kind, lo, hi, name, coding == ESCAPED_PLANES)
-    return [Tree(*arrays, bounds, kind=kind, origin=origin, scale=scale) for arrays in blocks]
+        lo, hi = h.root_box
+        blocks = decode_quantized_blocks(raw, raw_size, h.n_trees, h.kind, lo, hi, name, h.coding == ESCAPED_PLANES)
+    return h.trees(blocks)

@@ -3,8 +3,9 @@
 of several trees for one budget on held-out points (pick)."""
 
 from .greedy import SimplificationOrder, labelled_points, simplification_order, simplify
+from .ladder import detail_levels
 from .pick import HELD_OUT_SEED, best_tree, disagreements
 from .truncate import truncated
 
-__all__ = ["HELD_OUT_SEED", "SimplificationOrder", "best_tree", "disagreements", "labelled_points", "simplification_order",
-           "simplify", "truncated"]
+__all__ = ["HELD_OUT_SEED", "SimplificationOrder", "best_tree", "detail_levels", "disagreements", "labelled_points",
+           "simplification_order", "simplify", "truncated"]

@@ -7,7 +7,9 @@ import { infernoLut } from "./colormap.js";
 import { drawLegend } from "./legend.js";
 import { expansionOrder, truncateTree } from "./lod.js";
 import { TreeRenderer, ViewerError, loadShaders } from "./renderer.js";
-import { FormatError, KIND_NAMES, NORMALS, OCCUPANCY, decodeTrees, frameBounds } from "./stree.js";
+import {
+  FormatError, KIND_NAMES, LevelReader, NORMALS, OCCUPANCY, decodeTrees, frameBounds, isProgressive, pickLevel,
+} from "./stree.js";
 
 const $ = (id) => document.getElementById(id);
 const canvas = $("view");
@@ -24,6 +26,8 @@ const state = {
   model: null, // {name, kind, bounds, trees: [tree]} from stree.js
   normals: null,
   lod: null, // the expansion order, computed on first use
+  levels: null, // a progressive file's levels: [{leaves, bytes, file (once its bytes have arrived)}]
+  shown: [], // the leaf counts shown, in order, as a file streams in (tests read it)
   leaves: 0,
   fixedSize: null,
   lastFrame: null,
@@ -47,7 +51,7 @@ function describe(err) {
 }
 
 // -- loading ------------------------------------------------------------------------------------
-async function fetchBytes(url) {
+async function fetchOk(url) {
   let response;
   try {
     response = await fetch(url);
@@ -55,11 +59,25 @@ async function fetchBytes(url) {
     throw new ViewerError(`${url}: cannot be fetched (${err.message})`);
   }
   if (!response.ok) throw new ViewerError(`${url}: HTTP ${response.status} ${response.statusText}`.trim());
-  return response.arrayBuffer();
+  return response;
+}
+
+async function fetchBytes(url) {
+  return (await fetchOk(url)).arrayBuffer();
 }
 
 async function parse(bytes, name, kind) {
-  const file = await decodeTrees(bytes, name);
+  const data = new Uint8Array(bytes);
+  if (!isProgressive(data)) return framed(await decodeTrees(bytes, name), name, kind);
+  const reader = new LevelReader(name, data.length); // a whole progressive file: every level
+  reader.push(data);
+  const all = (await reader.levels(true)).map((f) => framed(f, name, kind));
+  const file = all[all.length - 1];
+  file.allLevels = all;
+  return file;
+}
+
+function framed(file, name, kind) {
   file.name = name;
   // the viewer draws in the trees' frame, u = (x - origin) / scale: a similarity, so the picture
   // (and the orbit camera, which is built from the bounds) is the same as in absolute coordinates
@@ -71,6 +89,33 @@ async function parse(bytes, name, kind) {
   return file;
 }
 
+/**
+ * Fetch an occupancy tree. A progressive file is read as its bytes arrive: onLevel(file) is called with
+ * each level as soon as its chunk is complete, coarse first (the first call shows it). Resolves to
+ * the finest level (or the flat file's tree).
+ */
+async function streamModel(url, onLevel) {
+  const response = await fetchOk(url);
+  if (!response.body) return parse(await response.arrayBuffer(), url, OCCUPANCY);
+  const length = Number(response.headers.get("Content-Length")) || null;
+  const reader = new LevelReader(url, length);
+  const body = response.body.getReader();
+  let progressive = null;
+  let last = null;
+  for (;;) {
+    const { done, value } = await body.read();
+    if (value) reader.push(value);
+    if (progressive === null && (reader.length >= 100 || done)) progressive = isProgressive(reader.bytes);
+    if (progressive) {
+      for (const level of await reader.levels(done)) {
+        last = framed(level, url, OCCUPANCY);
+        onLevel(last);
+      }
+    }
+    if (done) break;
+  }
+  return progressive ? last : parse(reader.bytes.slice().buffer, url, OCCUPANCY);
+}
 /** A normal map is looked up in the occupancy tree's frame: both files must share it. */
 function checkFrames(model, normals) {
   if (!model || !normals) return;
@@ -93,24 +138,53 @@ function useModel(file) {
   state.model = file;
   state.lod = null;
   state.leaves = file.trees[0].nLeaves;
+  state.levels = file.levels ? file.levels.map((l) => ({ ...l, file: null })) : null;
+  if (state.levels) for (const f of file.allLevels || [file]) state.levels[f.level].file = f;
+  state.shown = [state.leaves];
   fillLod();
 }
 
+/** A finer level of the progressive file being shown has arrived: show it (the view stays). */
+function refineModel(file) {
+  state.levels[file.level].file = file;
+  const showingFinest = state.leaves === state.model.trees[0].nLeaves;
+  state.model = file;
+  if (showingFinest) {
+    renderer.setTree(file.trees[0], file.bounds);
+    state.leaves = file.trees[0].nLeaves;
+    state.shown.push(state.leaves);
+  }
+  fillLod();
+  requestRender();
+}
 function useNormals(file) {
   renderer.setNormals(file ? file.trees : null, file ? normalRadius(file) : 0);
   state.normals = file;
   $("normal-map").disabled = !file;
 }
 
-/** Show the occupancy tree at modelUrl (and the normal map at normalsUrl, if given). */
+/** Show the occupancy tree at modelUrl (and the normal map at normalsUrl, if given); a progressive
+ * file shows its coarsest level as soon as it has arrived and refines as the rest arrives. */
 async function loadUrls(modelUrl, normalsUrl) {
   showMessage(`loading ${modelUrl}…`, false);
   try {
-    const [m, n] = await Promise.all([fetchBytes(modelUrl), normalsUrl ? fetchBytes(normalsUrl) : null]);
-    const model = await parse(m, modelUrl, OCCUPANCY);
-    const normals = n ? await parse(n, normalsUrl, NORMALS) : null;
+    const n = normalsUrl ? fetchBytes(normalsUrl) : null;
+    if (n) n.catch(() => {}); // awaited below, after the model
+    let first = true;
+    const model = await streamModel(modelUrl, (level) => {
+      if (first) {
+        useModel(level);
+        first = false;
+      } else {
+        refineModel(level);
+      }
+      const total = level.levels[level.levels.length - 1].leaves;
+      if (level.trees[0].nLeaves < total) showMessage(`loading ${modelUrl}… ${level.trees[0].nLeaves} of ${total} leaves`, false);
+      requestRender();
+    });
+    const normals = n ? await parse(await n, normalsUrl, NORMALS) : null;
     checkFrames(model, normals);
-    useModel(model);
+    if (first) useModel(model);
     useNormals(normals);
     showMessage("", false);
   } catch (err) {
@@ -163,15 +237,33 @@ async function loadGallery() {
 
 // -- levels of detail ---------------------------------------------------------------------------
 function fillLod() {
-  const total = state.model.trees[0].nLeaves;
   const select = $("lod");
   select.replaceChildren();
+  if (state.levels) { // a progressive file: its own levels (those still on their way are disabled)
+    for (const l of state.levels) {
+      const option = new Option(`${l.leaves} leaves`, String(l.leaves));
+      option.disabled = !l.file;
+      select.add(option);
+    }
+    select.value = String(state.leaves);
+    return;
+  }
+  const total = state.model.trees[0].nLeaves;
   for (let b = 16; b < total; b *= 4) select.add(new Option(`${b} leaves`, String(b)));
   select.add(new Option(`all ${total} leaves`, String(total)));
   select.value = String(total);
 }
 
 function setLevel(leaves) {
+  if (state.levels) { // the largest level that has arrived within the budget
+    const arrived = state.levels.filter((l) => l.file);
+    const level = arrived[pickLevel(arrived, leaves)];
+    renderer.setTree(level.file.trees[0], state.model.bounds);
+    state.leaves = level.leaves;
+    $("lod").value = String(level.leaves);
+    requestRender();
+    return;
+  }
   const full = state.model.trees[0];
   const n = Math.max(1, Math.min(Math.round(leaves), full.nLeaves));
   if (n < full.nLeaves && !state.lod) state.lod = expansionOrder(full, state.model.bounds);
@@ -413,7 +505,8 @@ window.shapetreeViewer = {
   loadUrls,
   /** Render one frame now, waiting for the GPU: {ms, vmax, leaves, totalLeaves}. */
   renderFrame: renderNow,
-  status: () => ({ ...state.lastFrame, error: state.error, message: $("message").hidden ? "" : $("message").textContent }),
+  status: () => ({ ...state.lastFrame, error: state.error, message: $("message").hidden ? "" : $("message").textContent,
+    shown: [...state.shown], levels: state.levels ? state.levels.map((l) => l.leaves) : null }),
   /** The last frame's RGBA, rows from the top, base64 (with the legend when composite is true). */
   pixels(withLegend = false) {
     if (!withLegend) return base64(renderer.pixels());

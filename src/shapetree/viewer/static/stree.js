@@ -17,6 +17,9 @@ const MAX_LEAVES = 2 ** 28;
 const FLOAT32_PLANES = 0;
 const QUANTIZED_PLANES = 1;
 const ESCAPED_PLANES = 2; // coding 1 plus reused and exact planes
+const PROGRESSIVE = 1; // flags bit 0: levels of detail, coarse first (shapetree/formats/progressive.py)
+const MAX_LEVELS = 64;
+const LEVEL_BYTES = 16; // leaf count, packed end, raw end, CRC-32 of the packed chunk
 // plane codings 1 and 2 (shapetree.formats.quantized)
 const MAX_PRECISION = 24;
 const MAX_NORMAL_EXTRA = 8;
@@ -276,11 +279,19 @@ function tableBits(size) {
   return w;
 }
 
+/** The coded planes so far (coding 2's reuse escape indexes them), kept across a progressive file's levels. */
+function planeTable(capacity) {
+  const n = Math.max(capacity, 1);
+  return { normal: new Float32Array(3 * n), offset: new Float32Array(n), size: 0 };
+}
+
 /**
- * Plane streams of the trees: returns {normal, offset} (float32 per node) or a negative status.
- * `escapes`: coding 2, where a normal code 2m + 1 escapes to a reused or an exact float32 plane.
+ * A plane stream (quantized.decode_step): returns {normal, offset} (float32 per node) or a negative
+ * status. `escapes`: coding 2, where a normal code 2m + 1 escapes to a reused or an exact float32
+ * plane. A branch with known[i] set takes its plane from kplanes (4 per node) and reads nothing; the
+ * coded planes join `table` (a fresh one when null).
  */
-function decodePlanes(bits, next, rootLo, rootHi, tol, extra, escapes) {
+function decodePlanes(bits, next, rootLo, rootHi, tol, extra, escapes, known = null, kplanes = null, table = null) {
   const nNodes = next.length;
   const normal = new Float32Array(3 * nNodes);
   const offset = new Float32Array(nNodes);
@@ -288,8 +299,10 @@ function decodePlanes(bits, next, rootLo, rootHi, tol, extra, escapes) {
   const hi = new Float64Array(3 * nNodes);
   lo.set(rootLo, 0);
   hi.set(rootHi, 0);
-  const table = new Int32Array(nNodes); // node of each coded (not reused) plane
-  let size = 0;
+  if (table === null) table = planeTable(nNodes);
+  const tn = table.normal;
+  const to = table.offset;
+  let size = table.size;
   const n = new Float64Array(3);
   const mins = new Float64Array(3);
   const maxs = new Float64Array(3);
@@ -303,12 +316,26 @@ function decodePlanes(bits, next, rootLo, rootHi, tol, extra, escapes) {
   for (let i = 0; i < nNodes; i++) {
     if (next[i] < 0) continue;
     const o3 = 3 * i;
+    let off;
+    if (known !== null && known[i]) {
+      for (let k = 0; k < 3; k++) n[k] = kplanes[4 * i + k];
+      off = kplanes[4 * i + 3];
+      for (let k = 0; k < 3; k++) {
+        const p = n[k] * lo[o3 + k];
+        const q = n[k] * hi[o3 + k];
+        mins[k] = p < q ? p : q;
+        maxs[k] = p < q ? q : p;
+      }
+      splitBox(n, off, lo, hi, o3, 3 * (i + 1), 3 * next[i], mins, maxs);
+      normal.set(n, o3);
+      offset[i] = off;
+      continue;
+    }
     const bn = normalBits(lo, hi, o3, tol, extra);
     const m = (1 << (bn - 1)) - 1;
     if (pos + bn > total) return { status: -1 };
     const ca = read(pos, bn);
     pos += bn;
-    let off;
     if (ca === 2 * m + 1 && escapes) {
       if (pos + 1 > total) return { status: -1 };
       const kind = read(pos, 1);
@@ -320,9 +347,8 @@ function decodePlanes(bits, next, rootLo, rootHi, tol, extra, escapes) {
         const r = read(pos, w);
         pos += w;
         if (r >= size) return { status: -2 };
-        const j = table[r];
-        for (let k = 0; k < 3; k++) n[k] = normal[3 * j + k];
-        off = offset[j];
+        for (let k = 0; k < 3; k++) n[k] = tn[3 * r + k];
+        off = to[r];
       } else {
         // an exact float32 plane
         if (pos + 3 > total) return { status: -1 };
@@ -347,7 +373,8 @@ function decodePlanes(bits, next, rootLo, rootHi, tol, extra, escapes) {
         off = bitsToFloat32(read(pos, 32));
         pos += 32;
         if (!Number.isFinite(off)) return { status: -4 };
-        table[size++] = i;
+        tn.set(n, 3 * size);
+        to[size++] = off;
       }
       for (let k = 0; k < 3; k++) {
         const p = n[k] * lo[o3 + k];
@@ -375,42 +402,46 @@ function decodePlanes(bits, next, rootLo, rootHi, tol, extra, escapes) {
       pos += bo;
       off = Math.fround(loInt + ((q + 0.5) / 2 ** bo) * width);
       if (!Number.isFinite(off)) return { status: -4 };
-      table[size++] = i;
+      tn.set(n, 3 * size);
+      to[size++] = off;
     }
     normal.set(n, o3);
     offset[i] = off;
-    // the children's boxes: (box and n.u < off) and (box and n.u >= off), per axis, clamped to the box
-    const l3 = 3 * (i + 1);
-    const r3 = 3 * next[i];
-    for (let k = 0; k < 3; k++) {
-      lo[l3 + k] = lo[o3 + k];
-      hi[l3 + k] = hi[o3 + k];
-      lo[r3 + k] = lo[o3 + k];
-      hi[r3 + k] = hi[o3 + k];
-    }
-    for (let k = 0; k < 3; k++) {
-      const nk = n[k];
-      if (nk === 0.0) continue;
-      const j = k === 0 ? 1 : 0;
-      const l = k === 2 ? 1 : 2;
-      let bl = (off - (mins[j] + mins[l])) / nk;
-      let br = (off - (maxs[j] + maxs[l])) / nk;
-      if (bl < lo[o3 + k]) bl = lo[o3 + k];
-      if (bl > hi[o3 + k]) bl = hi[o3 + k];
-      if (br < lo[o3 + k]) br = lo[o3 + k];
-      if (br > hi[o3 + k]) br = hi[o3 + k];
-      if (nk > 0.0) {
-        hi[l3 + k] = bl;
-        lo[r3 + k] = br;
-      } else {
-        lo[l3 + k] = bl;
-        hi[r3 + k] = br;
-      }
-    }
+    splitBox(n, off, lo, hi, o3, 3 * (i + 1), 3 * next[i], mins, maxs);
   }
+  table.size = size;
   if (((pos + 7) >> 3) !== bits.length) return { status: -3 };
   for (; pos < total; pos++) if ((bits[pos >> 3] >> (pos & 7)) & 1) return { status: -3 };
   return { status: 0, normal, offset };
+}
+
+/** The children's boxes (at l3, r3): (box and n.u < off) and (box and n.u >= off), per axis, clamped to the box. */
+function splitBox(n, off, lo, hi, o3, l3, r3, mins, maxs) {
+  for (let k = 0; k < 3; k++) {
+    lo[l3 + k] = lo[o3 + k];
+    hi[l3 + k] = hi[o3 + k];
+    lo[r3 + k] = lo[o3 + k];
+    hi[r3 + k] = hi[o3 + k];
+  }
+  for (let k = 0; k < 3; k++) {
+    const nk = n[k];
+    if (nk === 0.0) continue;
+    const j = k === 0 ? 1 : 0;
+    const l = k === 2 ? 1 : 2;
+    let bl = (off - (mins[j] + mins[l])) / nk;
+    let br = (off - (maxs[j] + maxs[l])) / nk;
+    if (bl < lo[o3 + k]) bl = lo[o3 + k];
+    if (bl > hi[o3 + k]) bl = hi[o3 + k];
+    if (br < lo[o3 + k]) br = lo[o3 + k];
+    if (br > hi[o3 + k]) br = hi[o3 + k];
+    if (nk > 0.0) {
+      hi[l3 + k] = bl;
+      lo[r3 + k] = br;
+    } else {
+      lo[l3 + k] = bl;
+      hi[r3 + k] = br;
+    }
+  }
 }
 
 function minPlaneBytes(nLeaves, escapes) {
@@ -418,9 +449,8 @@ function minPlaneBytes(nLeaves, escapes) {
   return Math.ceil((perBranch * (nLeaves - 1)) / 8);
 }
 
-/** Coding 1's inflated stream data[0, end): parameters, then per tree counts, structure, planes. */
-function decodeQuantizedBlocks(data, end, nTrees, kind, lo, hi, name, escapes) {
-  const view = new DataView(data.buffer, data.byteOffset, data.length);
+/** The quantisation parameters opening a coding-1/2 stream: {extra, tol}. */
+function readParameters(data, end, lo, hi, name) {
   if (end < 2) throw new FormatError(`${name}: truncated (no quantisation parameters)`);
   const precision = data[0];
   const extra = data[1];
@@ -434,48 +464,71 @@ function decodeQuantizedBlocks(data, end, nTrees, kind, lo, hi, name, escapes) {
   }
   let longest = 0.0;
   for (let k = 0; k < 3; k++) if (hi[k] - lo[k] > longest) longest = hi[k] - lo[k];
-  const tol = longest / (1 << precision);
+  return { extra, tol: longest / (1 << precision) };
+}
+
+/** Coding 1's inflated stream data[0, end): parameters, then per tree counts, structure, planes. */
+function decodeQuantizedBlocks(data, end, nTrees, kind, lo, hi, name, escapes) {
+  const { extra, tol } = readParameters(data, end, lo, hi, name);
   let pos = 2;
   const trees = [];
   for (let t = 0; t < nTrees; t++) {
-    if (pos + 4 > end) throw new FormatError(`${name}: truncated (tree header past the end)`);
-    const nLeaves = view.getUint32(pos, true);
-    pos += 4;
-    if (nLeaves < 1 || nLeaves > MAX_LEAVES) throw new FormatError(`${name}: invalid leaf count ${nLeaves}`);
-    const sb = structureBytes(nLeaves, kind);
-    const vectorBytes = kind === NORMALS ? 12 * nLeaves : 0;
-    if (pos + sb + 4 + minPlaneBytes(nLeaves, escapes) + vectorBytes > end) {
-      throw new FormatError(`${name}: header says ${nLeaves} leaves but the file is too short`);
-    }
-    const decoded = decodeStructure(data.subarray(pos, pos + sb), nLeaves, kind === OCCUPANCY);
-    pos += sb;
-    if (decoded.status !== 0) throw new FormatError(`${name}: malformed tree structure (code ${decoded.status})`);
-    const { next, depth } = decoded;
-    const planeBytes = view.getUint32(pos, true);
-    pos += 4;
-    if (planeBytes < minPlaneBytes(nLeaves, escapes) || pos + planeBytes + vectorBytes > end) {
-      throw new FormatError(`${name}: invalid plane stream size ${planeBytes} for ${nLeaves} leaves`);
-    }
-    const got = decodePlanes(data.subarray(pos, pos + planeBytes), next, lo, hi, tol, extra, escapes);
-    pos += planeBytes;
-    if (got.status !== 0) throw new FormatError(`${name}: malformed plane stream (code ${got.status})`);
-    const nNodes = next.length;
-    const planes = new Float32Array(4 * nNodes);
-    for (let i = 0; i < nNodes; i++) {
-      if (next[i] < 0) continue;
-      planes.set(got.normal.subarray(3 * i, 3 * i + 3), 4 * i);
-      planes[4 * i + 3] = got.offset[i];
-    }
-    if (kind === NORMALS) pos = readLeafVectors(view, pos, next, planes, name);
-    trees.push({ nLeaves, nNodes, depth, planes, next });
+    const got = decodeQuantizedTree(data, pos, end, kind, lo, hi, tol, extra, escapes, null, name);
+    trees.push(got.tree);
+    pos = got.pos;
   }
   if (pos !== end) throw new FormatError(`${name}: ${end - pos} unexpected trailing bytes`);
   return trees;
 }
 
-async function inflate(bytes, limit) {
+/** One tree block of a coding-1/2 stream at pos: {tree, pos after}; its coded planes join `table`. */
+function decodeQuantizedTree(data, pos, end, kind, lo, hi, tol, extra, escapes, table, name) {
+  const view = new DataView(data.buffer, data.byteOffset, data.length);
+  if (pos + 4 > end) throw new FormatError(`${name}: truncated (tree header past the end)`);
+  const nLeaves = view.getUint32(pos, true);
+  pos += 4;
+  if (nLeaves < 1 || nLeaves > MAX_LEAVES) throw new FormatError(`${name}: invalid leaf count ${nLeaves}`);
+  const sb = structureBytes(nLeaves, kind);
+  const vectorBytes = kind === NORMALS ? 12 * nLeaves : 0;
+  if (pos + sb + 4 + minPlaneBytes(nLeaves, escapes) + vectorBytes > end) {
+    throw new FormatError(`${name}: header says ${nLeaves} leaves but the file is too short`);
+  }
+  const decoded = decodeStructure(data.subarray(pos, pos + sb), nLeaves, kind === OCCUPANCY);
+  pos += sb;
+  if (decoded.status !== 0) throw new FormatError(`${name}: malformed tree structure (code ${decoded.status})`);
+  const { next, depth } = decoded;
+  const got = readPlanes(data, pos, end - vectorBytes, nLeaves - 1, next, lo, hi, tol, extra, escapes, null, null,
+    table, name);
+  pos = got.pos;
+  if (kind === NORMALS) pos = readLeafVectors(view, pos, next, got.planes, name);
+  return { tree: { nLeaves, nNodes: next.length, depth, planes: got.planes, next }, pos };
+}
+
+/** A plane stream (its size first) at pos within data[0, end) coding the nCoded branches that are not known. */
+function readPlanes(data, pos, end, nCoded, next, lo, hi, tol, extra, escapes, known, kplanes, table, name) {
+  const view = new DataView(data.buffer, data.byteOffset, data.length);
+  if (pos + 4 > end) throw new FormatError(`${name}: truncated (plane stream size past the end)`);
+  const planeBytes = view.getUint32(pos, true);
+  pos += 4;
+  if (planeBytes < minPlaneBytes(nCoded + 1, escapes) || pos + planeBytes > end) {
+    throw new FormatError(`${name}: invalid plane stream size ${planeBytes} for ${nCoded} planes`);
+  }
+  const got = decodePlanes(data.subarray(pos, pos + planeBytes), next, lo, hi, tol, extra, escapes, known, kplanes,
+    table);
+  if (got.status !== 0) throw new FormatError(`${name}: malformed plane stream (code ${got.status})`);
+  const nNodes = next.length;
+  const planes = new Float32Array(4 * nNodes);
+  for (let i = 0; i < nNodes; i++) {
+    if (next[i] < 0) continue;
+    planes.set(got.normal.subarray(3 * i, 3 * i + 3), 4 * i);
+    planes[4 * i + 3] = got.offset[i];
+  }
+  return { planes, pos: pos + planeBytes };
+}
+
+async function inflate(bytes, limit, format = "deflate") {
   // at most `limit` bytes come out: a lying size cannot make the reader allocate more
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream(format));
   const reader = stream.getReader();
   const out = new Uint8Array(limit);
   let got = 0;
@@ -492,12 +545,11 @@ async function inflate(bytes, limit) {
   return out.subarray(0, got);
 }
 
-async function decodeV2(data, name) {
-  const size = data.length;
-  const view = new DataView(data.buffer, data.byteOffset, size);
-  if (size < HEADER2_BYTES + 4) throw new FormatError(`${name}: too short to be a .stree v2 file (${size} bytes)`);
-  if (crc32(data.subarray(0, size - 4)) !== view.getUint32(size - 4, true)) {
-    throw new FormatError(`${name}: checksum mismatch (file is corrupted or truncated)`);
+/** Every field of a v2 header but the checksum (stree_v2.parse_header). */
+function parseHeader2(data, name) {
+  const view = new DataView(data.buffer, data.byteOffset, data.length);
+  if (String.fromCharCode(...data.subarray(0, 4)) !== "STRE" || data[4] !== 2) {
+    throw new FormatError(`${name}: not a .stree v2 file`);
   }
   const kind = data[5];
   if (!(kind in KIND_NAMES)) throw new FormatError(`${name}: unknown tree kind ${kind}`);
@@ -511,7 +563,7 @@ async function decodeV2(data, name) {
   if (coding !== FLOAT32_PLANES && coding !== QUANTIZED_PLANES && coding !== ESCAPED_PLANES) {
     throw new FormatError(`${name}: unknown plane coding ${coding}`);
   }
-  if (flags || reserved) {
+  if ((flags !== 0 && flags !== PROGRESSIVE) || reserved) {
     throw new FormatError(`${name}: unknown flags 0x${flags.toString(16)} / reserved field ${reserved}`);
   }
   const origin = new Float64Array(3);
@@ -520,14 +572,32 @@ async function decodeV2(data, name) {
   if (!(origin.every(Number.isFinite) && Number.isFinite(scale) && scale > 0)) {
     throw new FormatError(`${name}: invalid frame (origin [${Array.from(origin, pyFloat).join(", ")}], scale ${pyFloat(scale)})`);
   }
-  const rawSize = view.getUint32(92, true);
-  const packedSize = view.getUint32(96, true);
+  return { kind, coding, flags, nTrees, bounds, origin, scale, rawSize: view.getUint32(92, true),
+    packedSize: view.getUint32(96, true) };
+}
+
+function checkRawSize(h, name) {
+  if (h.rawSize > MAX_RAW || h.rawSize > MAX_RATIO * h.packedSize + 64) {
+    throw new FormatError(`${name}: implausible unpacked size ${h.rawSize} for ${h.packedSize} packed bytes`);
+  }
+}
+
+async function decodeV2(data, name) {
+  const size = data.length;
+  const view = new DataView(data.buffer, data.byteOffset, size);
+  if (size < HEADER2_BYTES + 4) throw new FormatError(`${name}: too short to be a .stree v2 file (${size} bytes)`);
+  if (crc32(data.subarray(0, size - 4)) !== view.getUint32(size - 4, true)) {
+    throw new FormatError(`${name}: checksum mismatch (file is corrupted or truncated)`);
+  }
+  const h = parseHeader2(data, name);
+  const { kind, coding, nTrees, bounds, origin, scale, rawSize, packedSize } = h;
+  if (h.flags) {
+    throw new FormatError(`${name}: a progressive file (flags 0x${h.flags.toString(16)}): read it with formats.progressive`);
+  }
   if (HEADER2_BYTES + packedSize + 4 !== size) {
     throw new FormatError(`${name}: header says ${packedSize} packed bytes, the file holds ${size - HEADER2_BYTES - 4}`);
   }
-  if (rawSize > MAX_RAW || rawSize > MAX_RATIO * packedSize + 64) {
-    throw new FormatError(`${name}: implausible unpacked size ${rawSize} for ${packedSize} packed bytes`);
-  }
+  checkRawSize(h, name);
   let raw;
   try {
     raw = await inflate(data.subarray(HEADER2_BYTES, HEADER2_BYTES + packedSize), rawSize + 1);
@@ -552,14 +622,397 @@ async function decodeV2(data, name) {
   return { kind, bounds, trees, origin, scale };
 }
 
+// ---- progressive files (flag 1): every step mirrors shapetree/formats/progressive.py ----
+
+const SLOT = 0;
+const NEW = 1;
+
+const bitAt = (bits, b) => (bits[b >> 3] >> (b & 7)) & 1;
+
+function padded(bits, b) {
+  if (((b + 7) >> 3) !== bits.length) return false;
+  for (; b < bits.length * 8; b++) if (bitAt(bits, b)) return false;
+  return true;
+}
+
+/** A level's structure from its insert, grow and shape streams and the old level (progressive.decode_delta). */
+function decodeDelta(ins, grow, shape, nLeaves, old) {
+  const n = 2 * nLeaves - 1;
+  const next = new Int32Array(n).fill(LEAF_OUT);
+  const isBranch = new Uint8Array(n);
+  const oldOf = new Int32Array(n).fill(-1);
+  const task = new Int32Array(n + 2);
+  const olds = new Int32Array(n + 2);
+  const parent = new Int32Array(n + 2);
+  const ti = ins.length * 8;
+  const tg = grow.length * 8;
+  const ts = shape.length * 8;
+  let bi = 0;
+  let bg = 0;
+  let bs = 0;
+  let count = 0;
+  let leaves = 0;
+  task[0] = SLOT;
+  olds[0] = 0;
+  parent[0] = -1;
+  let sp = 1;
+  const push = (t, o, p) => {
+    task[sp] = t;
+    olds[sp] = o;
+    parent[sp] = p;
+    sp++;
+  };
+  while (sp > 0) {
+    sp--;
+    const t = task[sp];
+    const o = olds[sp];
+    const p = parent[sp];
+    if (count >= n) return { status: -2 };
+    const k = count++;
+    if (p >= 0 && k !== p + 1) next[p] = k; // a left child is the node after its parent
+    let branch = false;
+    if (t === SLOT) {
+      if (bi >= ti) return { status: -1 };
+      if (bitAt(ins, bi++)) { // a new branch above the old node o
+        if (bs >= ts) return { status: -1 };
+        isBranch[k] = 1;
+        if (sp + 2 > n + 2) return { status: -2 };
+        if (bitAt(shape, bs++) === 0) {
+          push(NEW, -1, k);
+          push(SLOT, o, k);
+        } else {
+          push(SLOT, o, k);
+          push(NEW, -1, k);
+        }
+        continue;
+      }
+      oldOf[k] = o;
+      if (old.next[o] >= 0) {
+        isBranch[k] = 1;
+        if (sp + 2 > n + 2) return { status: -2 };
+        push(SLOT, old.next[o], k);
+        push(SLOT, o + 1, k);
+        continue;
+      }
+      if (bg >= tg) return { status: -1 };
+      if (bitAt(grow, bg++)) {
+        branch = true;
+      } else {
+        next[k] = old.next[o];
+        leaves++;
+      }
+    } else {
+      if (bs >= ts) return { status: -1 };
+      if (bitAt(shape, bs++)) {
+        if (bs >= ts) return { status: -1 };
+        next[k] = bitAt(shape, bs++) ? LEAF_IN : LEAF_OUT;
+        leaves++;
+      } else {
+        branch = true;
+      }
+    }
+    if (branch) {
+      isBranch[k] = 1;
+      if (sp + 2 > n + 2) return { status: -2 };
+      push(NEW, -1, k);
+      push(NEW, -1, k);
+    }
+  }
+  if (count !== n || leaves !== nLeaves) return { status: -3 };
+  if (!(padded(ins, bi) && padded(grow, bg) && padded(shape, bs))) return { status: -4 };
+  for (let k = 0; k < n; k++) if (isBranch[k] && next[k] < 0) return { status: -3 };
+  const depthOf = new Int32Array(n);
+  let depth = 0;
+  for (let k = 0; k < n; k++) {
+    if (next[k] >= 0) {
+      depthOf[k + 1] = depthOf[k] + 1;
+      depthOf[next[k]] = depthOf[k] + 1;
+    } else if (depthOf[k] > depth) {
+      depth = depthOf[k];
+    }
+  }
+  return { status: 0, next, oldOf, depth };
+}
+
+/** Level i >= 1 from its inflated chunk raw[0, end) and level i - 1 (progressive._read_delta). */
+function decodeLevel(raw, end, old, nLeaves, lo, hi, tol, extra, escapes, table, name) {
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.length);
+  const added = nLeaves - old.nLeaves;
+  let pos = 0;
+  const streams = [];
+  for (const what of ["insert", "grow", "shape"]) {
+    if (pos + 4 > end) throw new FormatError(`${name}: truncated (${what} stream size past the end)`);
+    const size = view.getUint32(pos, true);
+    if (pos + 4 + size > end) throw new FormatError(`${name}: invalid ${what} stream size ${size}`);
+    streams.push(raw.subarray(pos + 4, pos + 4 + size));
+    pos += 4 + size;
+  }
+  if (pos + 4 + minPlaneBytes(added + 1, escapes) > end || 8 * streams[2].length < added) {
+    throw new FormatError(`${name}: level streams too short for ${added} new leaves`);
+  }
+  const d = decodeDelta(streams[0], streams[1], streams[2], nLeaves, old);
+  if (d.status !== 0) throw new FormatError(`${name}: malformed level structure (code ${d.status})`);
+  const n = d.next.length;
+  const known = new Uint8Array(n);
+  const kplanes = new Float32Array(4 * n);
+  for (let k = 0; k < n; k++) {
+    const o = d.oldOf[k];
+    if (o >= 0 && d.next[k] >= 0 && old.next[o] >= 0) {
+      known[k] = 1;
+      kplanes.set(old.planes.subarray(4 * o, 4 * o + 4), 4 * k);
+    }
+  }
+  const got = readPlanes(raw, pos, end, added, d.next, lo, hi, tol, extra, escapes, known, kplanes, table, name);
+  return { tree: { nLeaves, nNodes: n, depth: d.depth, planes: got.planes, next: d.next }, pos: got.pos };
+}
+
+/**
+ * A progressive .stree file read as its bytes arrive: push() bytes, then levels() decodes every level
+ * whose chunk is complete (each chunk's CRC checked first; the header's own CRC and every table
+ * field before anything else), finish() when the bytes end. `size`: the file's size when known (else
+ * the header's). Each level is a file object like decodeTrees' (one tree), with `level` (its index)
+ * and `levels` ([{leaves, bytes}], the bytes needed to show each level).
+ */
+export class LevelReader {
+  constructor(name = "<bytes>", size = null) {
+    this.name = name;
+    this.size = size;
+    this.data = new Uint8Array(0);
+    this.length = 0;
+    this.table = null;
+    this.decoded = [];
+    this.planeTable = planeTable(0);
+  }
+
+  push(bytes) {
+    if (this.length + bytes.length > this.data.length) {
+      const grown = new Uint8Array(Math.max(2 * this.data.length, this.length + bytes.length, 1024));
+      grown.set(this.data.subarray(0, this.length));
+      this.data = grown;
+    }
+    this.data.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
+  get bytes() {
+    return this.data.subarray(0, this.length);
+  }
+
+  /** The header and level table, once their bytes are there (null before; progressive.read_table's checks). */
+  readTable(final) {
+    if (this.table !== null) return this.table;
+    const data = this.bytes;
+    const name = this.name;
+    const headBytes = HEADER2_BYTES + 4;
+    const claimed = data.length >= HEADER2_BYTES ? HEADER2_BYTES + 4 + new DataView(data.buffer, data.byteOffset).getUint32(96, true) : null;
+    const size = this.size ?? (final ? data.length : claimed);
+    if (data.length < headBytes && !final) return null;
+    if (data.length < headBytes || size < headBytes + 4) {
+      throw new FormatError(`${name}: truncated (progressive header past the end)`);
+    }
+    const view = new DataView(data.buffer, data.byteOffset, data.length);
+    const n = view.getUint32(HEADER2_BYTES, true);
+    if (!(n >= 1 && n <= MAX_LEVELS)) throw new FormatError(`${name}: invalid level count ${n}`);
+    const tableEnd = headBytes + LEVEL_BYTES * n;
+    if (data.length < tableEnd + 4) {
+      if (!final) return null;
+      throw new FormatError(`${name}: truncated (level table past the end)`);
+    }
+    if (crc32(data.subarray(0, tableEnd)) !== view.getUint32(tableEnd, true)) {
+      throw new FormatError(`${name}: header checksum mismatch (file is corrupted)`);
+    }
+    const h = parseHeader2(data, name);
+    if (h.flags !== PROGRESSIVE || (h.coding !== QUANTIZED_PLANES && h.coding !== ESCAPED_PLANES) || h.kind !== OCCUPANCY) {
+      throw new FormatError(`${name}: a progressive file holds one occupancy tree with quantised planes`);
+    }
+    if (HEADER2_BYTES + h.packedSize + 4 !== size) {
+      throw new FormatError(`${name}: header says ${h.packedSize} packed bytes, the file holds ${size - HEADER2_BYTES - 4}`);
+    }
+    checkRawSize(h, name);
+    const stream = h.packedSize - (4 + LEVEL_BYTES * n + 4);
+    const levels = [];
+    let leaves = 0;
+    let pend = 0;
+    let rend = 0;
+    for (let i = 0; i < n; i++) {
+      const at = headBytes + LEVEL_BYTES * i;
+      const count = view.getUint32(at, true);
+      const pe = view.getUint32(at + 4, true);
+      const re = view.getUint32(at + 8, true);
+      const crc = view.getUint32(at + 12, true);
+      const raw = re - rend;
+      const added = count - leaves;
+      if (count <= leaves || count > MAX_LEAVES || pe <= pend || re <= rend || raw > MAX_RATIO * (pe - pend) + 64) {
+        throw new FormatError(`${name}: invalid level table (level ${i}: ${count} leaves, ends ${pe} / ${re})`);
+      }
+      if (8 * raw < 3 * (added - (i === 0 ? 1 : 0))) {
+        throw new FormatError(`${name}: level ${i} claims ${count} leaves in ${raw} bytes`);
+      }
+      levels.push({ leaves: count, packedEnd: pe, rawEnd: re, crc, bytes: tableEnd + 4 + pe + (i === n - 1 ? 4 : 0) });
+      leaves = count;
+      pend = pe;
+      rend = re;
+    }
+    if (pend !== stream || rend !== h.rawSize) {
+      throw new FormatError(`${name}: level table ends at ${pend} / ${rend}, the stream holds ${stream} / ${h.rawSize}`);
+    }
+    const lo = new Float64Array(3);
+    const hi = new Float64Array(3);
+    for (let k = 0; k < 3; k++) {
+      lo[k] = (h.bounds[k] - h.origin[k]) / h.scale;
+      hi[k] = (h.bounds[3 + k] - h.origin[k]) / h.scale;
+    }
+    this.table = { h, levels, start: tableEnd + 4, lo, hi };
+    return this.table;
+  }
+
+  /** Decode the levels whose bytes are complete, up to level `upto` (default: all); returns the new ones. */
+  async levels(final = false, upto = Infinity) {
+    const t = this.readTable(final);
+    if (t === null) return [];
+    const { h, levels, start, lo, hi } = t;
+    const name = this.name;
+    const data = this.bytes;
+    const last = levels.length - 1;
+    const out = [];
+    while (this.decoded.length < levels.length && this.decoded.length <= upto) {
+      const i = this.decoded.length;
+      const lv = levels[i];
+      if (i === last) {
+        if (data.length < lv.bytes && !final) break;
+        const size = data.length;
+        if (size < 4 || crc32(data.subarray(0, size - 4)) !== new DataView(data.buffer, data.byteOffset).getUint32(size - 4, true) ||
+            size !== start + lv.packedEnd + 4) {
+          throw new FormatError(`${name}: checksum mismatch (file is corrupted or truncated)`);
+        }
+      }
+      const pend = i === 0 ? 0 : levels[i - 1].packedEnd;
+      if (data.length < start + lv.packedEnd) {
+        if (!final) break;
+        throw new FormatError(`${name}: truncated (level ${i} past the end)`);
+      }
+      if (crc32(data.subarray(start + pend, start + lv.packedEnd)) !== lv.crc) {
+        throw new FormatError(`${name}: level ${i} checksum mismatch (file is corrupted)`);
+      }
+      const size = lv.rawEnd - (i === 0 ? 0 : levels[i - 1].rawEnd);
+      const raw = await this.inflateLevel(i, size, name);
+      const table = this.planeTable;
+      if (table.offset.length < lv.leaves - 1) { // room for every coded plane of this level
+        const grown = planeTable(lv.leaves - 1);
+        grown.normal.set(table.normal);
+        grown.offset.set(table.offset);
+        grown.size = table.size;
+        this.planeTable = grown;
+      }
+      let got;
+      if (i === 0) {
+        const { extra, tol } = readParameters(raw, size, lo, hi, name);
+        this.params = { extra, tol };
+        got = decodeQuantizedTree(raw, 2, size, OCCUPANCY, lo, hi, tol, extra, h.coding === ESCAPED_PLANES,
+          this.planeTable, name);
+        if (got.tree.nLeaves !== lv.leaves) {
+          throw new FormatError(`${name}: level 0 holds ${got.tree.nLeaves} leaves, the table says ${lv.leaves}`);
+        }
+      } else {
+        const { extra, tol } = this.params;
+        got = decodeLevel(raw, size, this.decoded[i - 1].trees[0], lv.leaves, lo, hi, tol, extra,
+          h.coding === ESCAPED_PLANES, this.planeTable, name);
+      }
+      if (got.pos !== size) throw new FormatError(`${name}: ${size - got.pos} unexpected trailing bytes in level ${i}`);
+      const file = { kind: OCCUPANCY, bounds: h.bounds, origin: h.origin, scale: h.scale, trees: [got.tree], level: i,
+        levels: levels.map((l) => ({ leaves: l.leaves, bytes: l.bytes })) };
+      this.decoded.push(file);
+      out.push(file);
+    }
+    return out;
+  }
+
+  /** Level i's inflated bytes: the stream up to its chunk, as raw deflate made complete (its zlib header
+   * checked and dropped; a sync-flushed prefix closed by an empty final block, the last chunk's
+   * Adler-32 dropped: the CRCs cover the bytes). */
+  async inflateLevel(i, size, name) {
+    const { levels, start } = this.table;
+    const stream = this.bytes.subarray(start, start + levels[i].packedEnd);
+    const cmf = stream[0];
+    const flg = stream[1];
+    let raw = null;
+    if (stream.length >= 2 && (cmf & 0x0f) === 8 && (cmf >> 4) <= 7 && !(flg & 0x20) && (cmf * 256 + flg) % 31 === 0) {
+      const last = i === levels.length - 1;
+      let body;
+      if (last) {
+        body = stream.subarray(2, Math.max(stream.length - 4, 2));
+      } else {
+        body = new Uint8Array(stream.length);
+        body.set(stream.subarray(2));
+        body[stream.length - 2] = 0x03; // an empty final block with fixed codes
+        body[stream.length - 1] = 0x00;
+      }
+      try {
+        raw = await inflate(body, this.table.levels[i].rawEnd + 1, "deflate-raw"); // a complete stream: it ends
+      } catch (err) {
+        throw new FormatError(`${name}: corrupted tree data in level ${i} (${err.message})`);
+      }
+    } else {
+      throw new FormatError(`${name}: corrupted tree data in level ${i} (incorrect header check)`);
+    }
+    const from = i === 0 ? 0 : levels[i - 1].rawEnd;
+    if (raw !== null && i === levels.length - 1 && stream.length >= 6) {
+      const n = stream.length;
+      const stored = ((stream[n - 4] << 24) | (stream[n - 3] << 16) | (stream[n - 2] << 8) | stream[n - 1]) >>> 0;
+      if (adler32(raw) !== stored) throw new FormatError(`${name}: corrupted tree data in level ${i} (incorrect data check)`);
+    }
+    if (raw === null || raw.length !== levels[i].rawEnd) {
+      throw new FormatError(`${name}: level ${i} does not match the table's size ${size}`);
+    }
+    return raw.subarray(from);
+  }
+}
+
+/** Adler-32 (zlib's stream checksum) of a byte array. */
+function adler32(bytes) {
+  let a = 1;
+  let b = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    a = (a + bytes[i]) % 65521;
+    b = (b + a) % 65521;
+  }
+  return ((b << 16) | a) >>> 0;
+}
+
+/** The index of the largest level with at most maxLeaves leaves (the smallest if none; the last if null). */
+export function pickLevel(levels, maxLeaves) {
+  if (maxLeaves === null || maxLeaves === undefined) return levels.length - 1;
+  let j = 0;
+  levels.forEach((l, i) => { if (l.leaves <= maxLeaves) j = i; });
+  return j;
+}
+
+async function decodeProgressive(data, name, maxLeaves) {
+  const reader = new LevelReader(name, data.length);
+  reader.push(data);
+  const { levels } = reader.readTable(true);
+  const j = pickLevel(levels, maxLeaves);
+  if (j === levels.length - 1) {
+    const size = data.length;
+    if (crc32(data.subarray(0, size - 4)) !== new DataView(data.buffer, data.byteOffset).getUint32(size - 4, true)) {
+      throw new FormatError(`${name}: checksum mismatch (file is corrupted or truncated)`);
+    }
+  }
+  const got = await reader.levels(true, j);
+  return got[got.length - 1];
+}
+
 /**
  * Parse and validate a .stree file (an ArrayBuffer), version 1 or 2. Resolves to
  * {kind, bounds: Float64Array(6) [min xyz, max xyz], origin: Float64Array(3), scale, trees: [Tree]}
  * where a Tree is {nLeaves, nNodes, depth, planes: Float32Array(4 n) (normal, offset per branch, in
  * the frame u = (x - origin) / scale; a normal-map leaf holds its vector there), next: Int32Array(n)}.
+ * A progressive file resolves to its level with at most maxLeaves leaves (the largest; null: the full
+ * tree), with `level` and `levels` as LevelReader gives them.
  */
-export async function decodeTrees(buffer, name = "<bytes>") {
+export async function decodeTrees(buffer, name = "<bytes>", maxLeaves = null) {
   const data = new Uint8Array(buffer);
+  if (isProgressive(data)) return decodeProgressive(data, name, maxLeaves);
   if (data.length >= 5 && String.fromCharCode(...data.subarray(0, 4)) === "STRE" && data[4] === 2) {
     return decodeV2(data, name);
   }
@@ -569,4 +1022,10 @@ export async function decodeTrees(buffer, name = "<bytes>") {
 /** The file's bounds in its trees' frame, where the viewer draws (a similarity: the image is the same). */
 export function frameBounds(file) {
   return Float64Array.from(file.bounds, (v, k) => (v - file.origin[k % 3]) / file.scale);
+}
+
+/** Whether bytes (the first HEADER2_BYTES at least) start a progressive .stree file. */
+export function isProgressive(data) {
+  return data.length >= HEADER2_BYTES && data[0] === 0x53 && data[1] === 0x54 && data[2] === 0x52 && data[3] === 0x45 &&
+    data[4] === 2 && data[7] === PROGRESSIVE;
 }

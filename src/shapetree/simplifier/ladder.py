@@ -1,0 +1,34 @@
+"""Levels of detail from a simplification order, for progressive files: the trees ``order.at(N)`` on
+a ladder of leaf counts, with the ids (nodes of the order's full tree) that tie them together."""
+
+from __future__ import annotations
+
+from .. import validate
+from ..formats.progressive import Levels, ladder
+from .greedy import SimplificationOrder
+from .kernels import preorder_from, replay
+
+
+def detail_levels(order: SimplificationOrder, max_leaves: int | None = None,
+                  counts: list[int] | None = None) -> Levels:
+    """The levels ``order.at(N)`` for ``N`` in ``counts`` (default: the ladder of ``formats.progressive.ladder``
+    from the order's smallest tree, or 16, up to ``max_leaves``, default the full tree's leaves), each
+    with the full-tree node ids of its nodes: what ``save(order.at(max_leaves), path, progressive=...)``
+    writes."""
+    full = order.tree.n_leaves
+    top = full if max_leaves is None else min(validate.integer("max_leaves", max_leaves, 1, 1 << 40), full)
+    top = max(top, order.min_leaves)
+    if counts is None:
+        counts = ladder(order.min_leaves, top)
+    counts = sorted({max(min(int(c), top), order.min_leaves) for c in counts})
+    t = order.tree
+    trees, ids = [], []
+    for n in counts:
+        cl, cr, _, root = replay(t.left, t.right, t.value, order.node, order.keep, order.leaf_value,
+                                 order.steps_for(n))
+        trees.append(order.at(n))
+        ids.append(preorder_from(cl, cr, root)[0])
+    return Levels(tuple(trees), tuple(ids))
+
+
+__all__ = ["detail_levels"]

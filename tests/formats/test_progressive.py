@@ -1,0 +1,205 @@
+"""Progressive .stree v2 files: every level is the simplification order's tree of that size with the
+file's planes, ``load(max_leaves)`` reads only a prefix, and a damaged or lying file is a
+``FormatError`` and nothing else."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import itertools
+import pathlib
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from factories import random_tree
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shapetree import FormatError, UsageError, detail_levels, level_sizes, load, save, simplification_order
+from shapetree.formats import decode_stree, encode_trees, read_trees
+from shapetree.formats import progressive as prog
+from shapetree.formats.stree_v2 import HEADER
+from shapetree.tree import trees_equal
+
+TABLE = HEADER.size + 4  # the level table's first row
+
+
+@pytest.fixture(scope="module")
+def order():
+    tree = random_tree(np.random.default_rng(5), 400)
+    return simplification_order(tree, n_samples=20_000, min_leaves=16)
+
+
+@pytest.fixture(scope="module")
+def levels(order):
+    return detail_levels(order)
+
+
+@pytest.fixture(scope="module")
+def data(levels):
+    return prog.encode_file(levels)
+
+
+def test_the_ladder_doubles_then_grows_four_fold():
+    assert prog.ladder(1, 16_384) == [16, 32, 64, 128, 256, 512, 1024, 4096, 16_384]
+    assert prog.ladder(1, 13_844) == [16, 32, 64, 128, 256, 512, 1024, 13_844]  # the last step at least 4x
+    assert prog.ladder(1, 400) == [16, 32, 64, 400]
+    assert prog.ladder(40, 1000) == [40, 64, 128, 1000]
+    assert prog.ladder(1, 12) == [12]
+
+
+def test_every_level_is_the_order_at_its_size_with_the_files_planes(order, levels, data):
+    assert levels.leaf_counts == [16, 32, 64, 400]
+    full = decode_stree(data)[0]
+    assert trees_equal(full, prog.quantize_levels(levels)[-1])
+    as_stored = dataclasses.replace(order, tree=full)  # the same steps on the tree the file stores
+    stored = prog.quantize_levels(levels)
+    for n, q in zip(levels.leaf_counts, stored, strict=True):
+        got = decode_stree(data, "<bytes>", n)[0]
+        assert got.n_leaves == n
+        assert trees_equal(got, as_stored.at(n)) and trees_equal(got, q)
+        plain = order.at(n)  # structure and leaves are the order's, planes its quantised ones
+        assert np.array_equal(got.left, plain.left) and np.array_equal(got.value, plain.value)
+    # quantised within the tolerance: the full level agrees with the float32 tree almost everywhere
+    pts = np.random.default_rng(0).uniform(-1, 1, (50_000, 3))
+    assert np.mean(full.contains(pts) != order.tree.contains(pts)) < 0.01
+
+
+def test_load_picks_the_largest_level_within_the_budget(tmp_path, order, levels, data):
+    path = tmp_path / "lod.stree"
+    path.write_bytes(data)
+    for budget, expected in [(1, 16), (16, 16), (31, 16), (32, 32), (200, 64), (399, 64), (400, 400), (10**9, 400)]:
+        assert load(path, max_leaves=budget).n_leaves == expected
+    assert load(path).n_leaves == 400
+    sizes = level_sizes(path)
+    assert [n for n, _ in sizes] == levels.leaf_counts
+    assert sizes[-1][1] == len(data) and all(a[1] < b[1] for a, b in itertools.pairwise(sizes))
+    flat = tmp_path / "flat.stree"
+    save(order.tree, flat)
+    assert load(flat, max_leaves=16).n_leaves == 400  # one level: the tree, whatever the budget
+    assert level_sizes(flat) == [(400, flat.stat().st_size)]
+    with pytest.raises(UsageError):
+        load(path, max_leaves=0)
+
+
+class Counting(io.BufferedReader):
+    read_total = 0
+
+    def read(self, n=-1):
+        out = super().read(n)
+        Counting.read_total += len(out)
+        return out
+
+
+def test_a_coarse_level_reads_only_its_prefix(tmp_path, monkeypatch, levels, data):
+    path = tmp_path / "lod.stree"
+    path.write_bytes(data)
+    sizes = dict(level_sizes(path))
+    real_open = pathlib.Path.open
+
+    def counting_open(self, mode="r", *args, **kwargs):
+        if mode != "rb":
+            return real_open(self, mode, *args, **kwargs)
+        return Counting(real_open(self, mode, buffering=0))
+
+    monkeypatch.setattr(pathlib.Path, "open", counting_open)
+    for n in (16, 32, 64):
+        Counting.read_total = 0
+        assert load(path, max_leaves=n).n_leaves == n
+        assert Counting.read_total == sizes[n] < len(data)
+    # a damaged tail does not matter to a coarse level, but the full level checks the file's CRC
+    damaged = bytearray(data)
+    damaged[-10] ^= 0x40
+    path.write_bytes(bytes(damaged))
+    assert load(path, max_leaves=32).n_leaves == 32
+    with pytest.raises(FormatError, match="lod.stree"):
+        load(path)
+
+
+def test_same_input_and_seed_give_identical_bytes(tmp_path, order):
+    again = simplification_order(order.tree, n_samples=20_000, min_leaves=16)
+    a, b = tmp_path / "a.stree", tmp_path / "b.stree"
+    save(order.tree, a, progressive=detail_levels(order))
+    save(order.tree, b, progressive=detail_levels(again))
+    assert a.read_bytes() == b.read_bytes()
+    assert read_trees(a)[0].n_leaves == 400
+
+
+def test_levels_that_are_not_nested_or_not_the_tree_are_refused(tmp_path, order, levels):
+    other = random_tree(np.random.default_rng(9), 400)
+    with pytest.raises(UsageError):
+        save(other, tmp_path / "x.stree", progressive=levels)
+    with pytest.raises(UsageError):
+        save(order.tree, tmp_path / "x.stree", progressive=levels, lossless=True)
+    shuffled = prog.Levels(levels.trees, (levels.ids[0][::-1].copy(),) + levels.ids[1:])
+    with pytest.raises(FormatError, match="nested"):
+        prog.encode_file(shuffled, precision=12)
+    assert not (tmp_path / "x.stree").exists()
+
+
+def crcs_fixed(data: bytearray) -> bytes:
+    """The file with its header CRC and whole-file CRC recomputed (a lie only the table can catch)."""
+    (n,) = struct.unpack_from("<I", data, HEADER.size)
+    end = TABLE + 16 * n
+    if end + 8 > len(data):
+        return bytes(data)
+    struct.pack_into("<I", data, end, zlib.crc32(bytes(data[:end])))
+    struct.pack_into("<I", data, len(data) - 4, zlib.crc32(bytes(data[:-4])))
+    return bytes(data)
+
+
+@pytest.mark.parametrize("row, field, value, needle", [
+    (0, 0, 0, "level table"),
+    (1, 0, 1 << 27, "claims"),  # a huge leaf count in few bytes: refused before allocating
+    (3, 0, 1 << 28, "claims"),
+    (2, 0, 16, "level table"),  # not increasing
+    (1, 1, 1, "level table"),  # packed ends not increasing
+    (3, 1, 1 << 30, "level table"),
+    (3, 2, 1 << 30, "level table"),  # raw end beyond what the packed bytes can hold
+    (1, 2, 3, "level table"),
+])
+def test_a_lying_level_table_is_rejected(data, row, field, value, needle):
+    lying = bytearray(data)
+    struct.pack_into("<I", lying, TABLE + 16 * row + 4 * field, value)
+    for budget in (None, 16, 64):
+        with pytest.raises(FormatError, match=needle):
+            decode_stree(crcs_fixed(bytearray(lying)), "lod.stree", budget)
+
+
+def test_a_lying_level_count_and_chunk_crc_are_rejected(data):
+    lying = bytearray(data)
+    struct.pack_into("<I", lying, HEADER.size, 65)
+    with pytest.raises(FormatError, match="level count"):
+        decode_stree(bytes(lying))
+    lying = bytearray(data)
+    struct.pack_into("<I", lying, TABLE + 16 * 1 + 12, 12345)  # level 1's CRC
+    with pytest.raises(FormatError, match="level 1 checksum"):
+        decode_stree(crcs_fixed(lying), "x", 32)
+    assert decode_stree(crcs_fixed(bytearray(lying)), "x", 16)[0].n_leaves == 16
+
+
+@settings(max_examples=150, deadline=None)
+@given(cut=st.integers(0, 10**6), flips=st.lists(st.integers(0, 10**6), min_size=1, max_size=3),
+       budget=st.sampled_from([None, 16, 32, 64]), fix=st.booleans())
+def test_fuzzed_progressive_files_raise_only_format_errors(data, cut, flips, budget, fix):
+    damaged = bytearray(data)
+    for f in flips:
+        damaged[f % len(damaged)] ^= 1 << (f // len(damaged) % 8)
+    if fix:  # CRCs consistent again: the table's and chunks' own checks must hold
+        damaged = bytearray(crcs_fixed(damaged))
+    for blob in (bytes(damaged), bytes(data[: cut % len(data)])):
+        try:
+            trees = decode_stree(blob, "fuzz.stree", budget)
+        except FormatError as e:
+            assert "fuzz.stree" in str(e)
+        else:
+            assert trees[0].n_leaves in (16, 32, 64, 400)
+
+
+def test_flat_files_are_unchanged(order):
+    flat = encode_trees([order.tree])
+    assert flat[7] == 0  # no flag
+    assert not prog.is_progressive(flat)
+    assert decode_stree(flat)[0].n_leaves == 400
