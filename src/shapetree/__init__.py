@@ -9,9 +9,10 @@ The front door::
     hits = shapetree.raycast(tree, origins, directions)           # exact first hits
     normal_map = shapetree.fit_normals("mesh.off", tree.bounds)   # list of normal-map trees
     small = shapetree.simplify(tree, 512, mesh="mesh.off")        # greedy, to a leaf budget
+    small = shapetree.refine(small, "mesh.off", passes=3)        # TAO: re-fit the planes
 
 Stages live in subpackages: ``mesh`` (loading, labels, sampling), ``builder``, ``simplifier``,
-``renderer``, ``extract``, ``formats``, ``tree`` (the Tree and its kernels), ``metrics``.
+``refiner``, ``renderer``, ``extract``, ``formats``, ``tree`` (the Tree and its kernels), ``metrics``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ _HOMES = {
     "Mesh": "mesh", "load_mesh": "mesh",
     "Camera": "renderer", "Material": "renderer", "RayHits": "renderer", "orbit_camera": "renderer",
     "raycast": "renderer", "render": "renderer",
+    "refine": "refiner", "refine_report": "refiner",
     "simplify": "simplifier", "truncated": "simplifier",
     "Kind": "tree", "Tree": "tree",
 }
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from .formats import load, read_trees, save
     from .mesh import Mesh, load_mesh
     from .renderer import Camera, Material, RayHits, orbit_camera, raycast, render
+    from .refiner import refine, refine_report
     from .simplifier import simplify, truncated
     from .tree import Kind, Tree
 
@@ -82,6 +85,8 @@ __all__ = [
     "orbit_camera",
     "raycast",
     "read_trees",
+    "refine",
+    "refine_report",
     "render",
     "save",
     "simplify",

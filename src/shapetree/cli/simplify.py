@@ -10,6 +10,7 @@ import shapetree
 
 from . import main
 from .common import SEED, check_output
+from .refine import report_passes
 
 
 @main.command()
@@ -20,14 +21,21 @@ from .common import SEED, check_output
 @click.option("-o", "--output", required=True, help="Output .stree file.")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the cost points.")
 @click.option("--lossless", is_flag=True, help="Store float32 planes instead of quantised ones.")
-def simplify(tree: str, leaves: int, mesh: str | None, output: str, seed: int, lossless: bool) -> None:
+@click.option("--refine", is_flag=True, help="Then re-fit its planes against --mesh by TAO (docs/refine.md).")
+def simplify(tree: str, leaves: int, mesh: str | None, output: str, seed: int, lossless: bool, refine: bool) -> None:
     """Simplify an occupancy TREE to at most LEAVES leaves (greedy: the cheapest removals on points
     from the builder's target distribution) and write it to OUTPUT."""
     out = check_output(output, (".stree",))
+    if refine and not mesh:
+        raise click.UsageError("--refine needs --mesh: the mesh labels the points the planes are fitted to")
     t = shapetree.load(tree)
     m = shapetree.load_mesh(mesh) if mesh else None
     t0 = time.perf_counter()
     small = shapetree.simplify(t, leaves, mesh=m, seed=seed)
+    if refine:
+        result = shapetree.refine_report(small, m, seed=seed, progress=True)
+        report_passes(result)
+        small = result.tree
     seconds = time.perf_counter() - t0
     shapetree.save(small, out, lossless=lossless)
     click.echo(f"wrote {out}: {small.n_leaves} leaves (from {t.n_leaves}), depth {small.depth}, "
