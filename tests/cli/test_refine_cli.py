@@ -26,12 +26,14 @@ def small_tree(tmp_path_factory):
     mesh = shapetree.load_mesh(BUNNY)
     big = shapetree.build(mesh, max_leaves=300, seed=0)
     shapetree.save(shapetree.simplify(big, 40, mesh=mesh, n_samples=50_000), path, lossless=True)
+    shapetree.save(big, path.with_name("big.stree"), lossless=True)
     return path
 
 
 def test_refine_writes_a_better_tree_and_reports_every_pass(small_tree, tmp_path):
     out = tmp_path / "refined.stree"
-    proc = run("refine", small_tree, BUNNY, "-o", out, "--passes", 2, "--seed", 1, "--lossless")
+    proc = run("refine", small_tree, BUNNY, "-o", out, "--passes", 2, "--seed", 1, "--lossless",
+               "--samples", 60_000)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert [line.split(":")[0] for line in lines[:-1]] == ["pass 1", "pass 2"][:len(lines) - 1]
@@ -56,6 +58,7 @@ def test_simplify_refine_refits_after_pruning(tmp_path, small_tree):
     (["refine", "{tree}", BUNNY, "-o", "{out}", "--passes", "-1"], 2, "--passes"),
     (["refine", "{tree}", BUNNY, "-o", "{out}", "--passes", "two"], 2, "--passes"),
     (["refine", "{tree}", BUNNY, "-o", "{dir}/o.png"], 2, ".stree"),
+    (["refine", "{tree}", BUNNY, "-o", "{out}", "--samples", "1"], 2, "--samples"),
     (["refine", "{dir}/nothing.stree", BUNNY, "-o", "{out}"], 1, "no such file"),
     (["refine", "{normals}", BUNNY, "-o", "{out}"], 1, "normals tree"),
     (["simplify", "{tree}", "--leaves", "10", "-o", "{out}", "--refine"], 2, "--refine needs --mesh"),
@@ -78,3 +81,22 @@ def test_build_refine(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "pass 1: training error" in proc.stdout and proc.stdout.strip().splitlines()[-1].startswith("wrote")
     assert shapetree.load(out).n_leaves <= 48
+
+
+def test_ctrl_c_while_refining_writes_nothing(small_tree, tmp_path):
+    import os
+    import signal
+    import time
+
+    out = tmp_path / "o.stree"
+    proc = subprocess.Popen([sys.executable, "-m", "shapetree", "refine", str(small_tree.with_name("big.stree")), str(BUNNY),
+                             "-o", str(out),
+                             "--passes", "1000", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONWARNINGS="ignore"))
+    time.sleep(5)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 130, stderr
+    assert stderr.strip().splitlines() == ["shapetree: interrupted"] and stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -2,6 +2,6 @@
 ``sweep``, the per-branch plane fit in ``fit``, fresh samples in cells in ``fresh``). Other
 refiners can sit beside it."""
 
-from .tao import DEFAULT_PASSES, PassStats, RefineResult, refine, refine_report
+from .tao import DEFAULT_PASSES, DEFAULT_SAMPLES, MAX_SAMPLES, PassStats, RefineResult, refine, refine_report
 
-__all__ = ["DEFAULT_PASSES", "PassStats", "RefineResult", "refine", "refine_report"]
+__all__ = ["DEFAULT_PASSES", "DEFAULT_SAMPLES", "MAX_SAMPLES", "PassStats", "RefineResult", "refine", "refine_report"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from ..tree.edits import preorder
 from ..tree.side import goes_left
 from .fit import fit_plane
 
@@ -71,21 +72,8 @@ def subtree_counts(home, left, right, n):
     count = np.zeros(n, np.int64)
     for p in range(home.shape[0]):
         count[home[p]] += 1
-    # children have larger ids than their parents only in pre-order; sum up by depth order instead
-    order = np.empty(n, np.int64)
-    stack = np.empty(n + 1, np.int64)
-    sp = 1
-    stack[0] = 0
-    m = 0
-    while sp > 0:
-        sp -= 1
-        i = stack[sp]
-        order[m] = i
-        m += 1
-        if left[i] >= 0:
-            stack[sp] = right[i]
-            stack[sp + 1] = left[i]
-            sp += 2
+    order = preorder(left, right)  # any node order: parents before children
+    m = order.shape[0]
     for j in range(m - 1, -1, -1):
         i = order[j]
         if left[i] >= 0:
