@@ -109,13 +109,13 @@ def report(rows: list[dict], times: dict | None, big: dict | None, command: str)
     lines += ["", f"refine is better in {wins} of {2 * len(rows)} (mesh, budget, measure) cells."]
     if times:
         s = times["passes"][0]
-        lines += ["", f"One pass over the {times['mesh']} tree of {times['leaves']} leaves: {times['seconds']:.1f} s "
-                  f"wall, {times['cpu_seconds']:.1f} s CPU ({s['points']:,} points, {s['fresh']:,} of them fresh)."]
+        lines += ["", (f"One pass over the {times['mesh']} tree of {times['leaves']} leaves: {times['seconds']:.1f} s "
+                       f"wall, {times['cpu_seconds']:.1f} s CPU ({s['points']:,} points, {s['fresh']:,} of them fresh).")]
     if big:
         p, q = big["plain"], big["refined"]
-        lines += ["", f"One pass over the full {big['mesh']} tree ({p['leaves']} leaves): IoU {p['iou']:.4f} → "
-                  f"{q['iou']:.4f}, near-surface accuracy {p['near_accuracy']:.4f} → {q['near_accuracy']:.4f}, "
-                  f"{big['passes'][0]['cpu_seconds']:.1f} s CPU."]
+        lines += ["", (f"One pass over the full {big['mesh']} tree ({p['leaves']} leaves): IoU {p['iou']:.4f} → "
+                       f"{q['iou']:.4f}, near-surface accuracy {p['near_accuracy']:.4f} → {q['near_accuracy']:.4f}, "
+                       f"{big['passes'][0]['cpu_seconds']:.1f} s CPU.")]
     return "\n".join(lines) + "\n"
 
 

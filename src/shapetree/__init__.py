@@ -39,8 +39,8 @@ if TYPE_CHECKING:
     from .builder import BuildSettings, build, fit_normals
     from .formats import load, read_trees, save
     from .mesh import Mesh, load_mesh
-    from .renderer import Camera, Material, RayHits, orbit_camera, raycast, render
     from .refiner import refine, refine_report
+    from .renderer import Camera, Material, RayHits, orbit_camera, raycast, render
     from .simplifier import simplify, truncated
     from .tree import Kind, Tree
 

@@ -7,7 +7,7 @@ import pytest
 from factories import random_tree
 
 from shapetree.refiner import fresh, sweep
-from shapetree.tree import trees_equal, tree_in_preorder
+from shapetree.tree import tree_in_preorder, trees_equal
 
 
 def arrays(t):
@@ -115,8 +115,11 @@ def test_fresh_samples_lie_in_their_cells_with_the_cells_mass():
                                             hi, volume, centre, cs, ci, tri, area, sigma, 20_000)
     # the distribution itself, by plain Monte Carlo: half uniform in the box, half near the surface
     n = 400_000
-    s_pts = sphere.sample(n // 2, seed=1) if hasattr(sphere.sample, "__call__") else None
-    near = np.asarray(s_pts) + np.random.default_rng(2).normal(0, sigma, (n // 2, 3))
+    from shapetree.mesh import Mesh, sample_surface
+
+    surface, _ = sample_surface(Mesh(np.asarray(sphere.vertices), np.asarray(sphere.faces), "<sphere>"), n // 2,
+                                np.random.default_rng(1))
+    near = surface + np.random.default_rng(2).normal(0, sigma, (n // 2, 3))
     uni = np.random.default_rng(3).uniform(lo, hi, (n - n // 2, 3))
     everything = np.concatenate([uni, near])
     everything = everything[np.all((everything >= lo) & (everything <= hi), axis=1)]
