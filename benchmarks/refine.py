@@ -44,7 +44,7 @@ def passes_of(result) -> list[dict]:
             for s in result.history]
 
 
-def budgets_sweep(meshes: list[str], passes: int) -> list[dict]:
+def budgets_sweep(meshes: list[str], passes: int, significance: float = 0.0) -> list[dict]:
     rows = []
     for name in meshes:
         mesh = load_mesh(MESHES / name)
@@ -53,7 +53,7 @@ def budgets_sweep(meshes: list[str], passes: int) -> list[dict]:
         for n in BUDGETS:
             plain = order.at(n)
             t0, c0 = time.perf_counter(), time.process_time()
-            result = refine_report(plain, mesh, passes=passes, seed=0)
+            result = refine_report(plain, mesh, passes=passes, seed=0, significance=significance)
             row = {"mesh": name, "budget": n, "full_leaves": full.n_leaves, "plain": measure(plain, mesh),
                    "refined": measure(result.tree, mesh), "passes": passes_of(result),
                    "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0}
@@ -123,19 +123,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--meshes", nargs="*", help="closed meshes of the budget sweep (default: all)")
     parser.add_argument("--passes", type=int, default=DEFAULT_PASSES)
+    parser.add_argument("--significance", type=float, default=0.0, help="refine's significance (z)")
     parser.add_argument("--no-timing", action="store_true")
     parser.add_argument("--no-large", action="store_true")
     args = parser.parse_args()
     meshes = args.meshes or CLOSED
-    rows = budgets_sweep(meshes, args.passes)
+    rows = budgets_sweep(meshes, args.passes, args.significance)
     times = None if args.no_timing else timing()
     big = None if args.no_large else large()
     command = "benchmarks/refine.py" + (" --meshes " + " ".join(args.meshes) if args.meshes else "") + (
-        f" --passes {args.passes}" if args.passes != DEFAULT_PASSES else "")
+        f" --passes {args.passes}" if args.passes != DEFAULT_PASSES else "") + (
+        f" --significance {args.significance:g}" if args.significance else "") + (
+        " --no-timing" if args.no_timing else "") + (" --no-large" if args.no_large else "")
+    stem = "refine" + (f"-z{args.significance:g}" if args.significance else "")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "refine.json").write_text(json.dumps({"sweep": rows, "timing": times, "large": big}, indent=1))
+    (RESULTS / f"{stem}.json").write_text(json.dumps({"sweep": rows, "timing": times, "large": big}, indent=1))
     text = report(rows, times, big, command)
-    (RESULTS / "refine.md").write_text(text)
+    (RESULTS / f"{stem}.md").write_text(text)
     print(text)
 
 

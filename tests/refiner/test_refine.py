@@ -50,8 +50,8 @@ def test_every_node_keeps_or_lowers_its_care_error(sphere, monkeypatch):
     seen = []
     real = sweep.refit_branches
 
-    def checked(nodes, starts, order, side, x, w, left, normal, offset, steps, old_err, new_err, n_care):
-        real(nodes, starts, order, side, x, w, left, normal, offset, steps, old_err, new_err, n_care)
+    def checked(nodes, starts, order, side, x, w, left, normal, offset, steps, z, old_err, new_err, n_care):
+        real(nodes, starts, order, side, x, w, left, normal, offset, steps, z, old_err, new_err, n_care)
         for g, v in enumerate(nodes):
             if left[v] < 0:
                 continue
@@ -115,6 +115,14 @@ def test_a_perfect_tree_is_returned_unchanged():
     assert np.array_equal(result.tree.value, tree.value)
 
 
+def test_significance_keeps_noise_fits_out(sphere):
+    tree = random_tree(np.random.default_rng(11), 16)
+    loose = refine_report(tree, sphere, passes=1, seed=1, **FAST)
+    strict = refine_report(tree, sphere, passes=1, seed=1, significance=3.0, **FAST)
+    assert strict.history[0].planes < loose.history[0].planes
+    assert strict.history[0].error_after <= strict.history[0].error_before
+
+
 def test_same_seed_same_tree_and_seeds_differ(sphere):
     rng = np.random.default_rng(2)
     tree = random_tree(rng, 12)
@@ -159,7 +167,8 @@ def test_bad_input_is_one_clear_usage_error(sphere):
         refine(tree, None)
     with pytest.raises(UsageError, match="needs a Tree"):
         refine("tree.stree", sphere)
-    for bad in ({"passes": -1}, {"passes": 1.5}, {"seed": -1}, {"n_samples": 1}, {"min_points": True}):
+    for bad in ({"passes": -1}, {"passes": 1.5}, {"seed": -1}, {"n_samples": 1}, {"min_points": True},
+                {"significance": -1.0}):
         with pytest.raises(UsageError):
             refine(tree, sphere, **bad)
     assert refine(tree, sphere, passes=0).n_leaves == tree.n_leaves

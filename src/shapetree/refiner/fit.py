@@ -220,10 +220,11 @@ def best_threshold(normal, x, go_left, w):
 
 
 @nb.njit(cache=True, nogil=True)
-def fit_plane(normal, offset, x, go_left, w, steps):
+def fit_plane(normal, offset, x, go_left, w, steps, z=0.0):
     """The refitted float32 plane of a branch and its care error: ``(normal (3,) float32, offset
     float32, error, old error)``; the current plane when no candidate has a strictly lower error
-    (so a plane that already separates its care points is kept)."""
+    (so a plane that already separates its care points is kept), or when the drop is not
+    ``significant`` at ``z`` standard errors."""
     old = plane_error(normal, offset, x, go_left, w)
     best_n = normal.copy()
     best_b = offset
@@ -246,4 +247,20 @@ def fit_plane(normal, offset, x, go_left, w, steps):
         b, e = best_threshold(n32, x, go_left, w)
         if e < best:
             best, best_n, best_b = e, n32, b
+    if best < old and not significant(normal, offset, best_n, best_b, x, w, old - best, z):
+        return normal.copy(), offset, old, old
     return best_n, best_b, best, old
+
+
+@nb.njit(cache=True, nogil=True)
+def significant(normal, offset, new_normal, new_offset, x, w, gain, z):
+    """True when ``gain`` (the drop of the care error) exceeds ``z`` standard errors of the change:
+    ``z sqrt(sum of w^2 over the care points the new plane moves to the other side)``. A refit that
+    fixes a point or two and breaks about as many fits noise, not the shape."""
+    var = 0.0
+    for i in range(x.shape[0]):
+        a = goes_left(normal, offset, x[i, 0], x[i, 1], x[i, 2])
+        b = goes_left(new_normal, new_offset, x[i, 0], x[i, 1], x[i, 2])
+        if a != b:
+            var += w[i] * w[i]
+    return gain > z * np.sqrt(var)

@@ -190,7 +190,7 @@ def reroute(nodes, starts, order, changed, x, home, left, right, normal, offset)
 
 
 @nb.njit(cache=True, parallel=True)
-def refit_branches(nodes, starts, order, side, x, w, left, normal, offset, steps, old_err, new_err, n_care):
+def refit_branches(nodes, starts, order, side, x, w, left, normal, offset, steps, z, old_err, new_err, n_care):
     """TAO's step for the branches among ``nodes`` (of one depth: disjoint cells, so they run in
     parallel and each writes only its own plane): the plane is refitted to send each care point
     (``side`` from ``care_sides``) the right way (``fit.fit_plane``) and replaced only when the
@@ -222,7 +222,7 @@ def refit_branches(nodes, starts, order, side, x, w, left, normal, offset, steps
                 wc[k] = w[p]
                 tl[k] = side[j] == 1
                 k += 1
-        n_new, b_new, err, old = fit_plane(normal[v].copy(), offset[v], xc, tl, wc, steps)
+        n_new, b_new, err, old = fit_plane(normal[v].copy(), offset[v], xc, tl, wc, steps, z)
         old_err[g] = old
         new_err[g] = err
         n_care[g] = m

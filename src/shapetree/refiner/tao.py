@@ -83,7 +83,8 @@ class RefineResult:
 
 
 def refine(tree: Tree, mesh: Mesh | str, *, passes: int = DEFAULT_PASSES, seed: int = 0,
-           n_samples: int = DEFAULT_SAMPLES, min_points: int = DEFAULT_MIN_POINTS, progress: bool = False) -> Tree:
+           n_samples: int = DEFAULT_SAMPLES, min_points: int = DEFAULT_MIN_POINTS, significance: float = 0.0,
+           progress: bool = False) -> Tree:
     """The occupancy ``tree`` with its planes re-fitted and its leaves relabelled by TAO against
     ``mesh``'s winding numbers: same or fewer leaves, a training error that never rises. See the
     module docstring; ``refine_report`` also returns the training error of every pass.
@@ -91,15 +92,18 @@ def refine(tree: Tree, mesh: Mesh | str, *, passes: int = DEFAULT_PASSES, seed: 
     mesh: the mesh the tree was made from (a ``Mesh`` or a path): it labels the points.
     passes: bottom-up sweeps (stops early when one changes nothing); seed: the points' seed
     (same inputs give byte-identical trees, whatever the thread count); n_samples: fixed points
-    drawn; min_points: fresh samples top every branch's cell up to this many points.
+    drawn; min_points: fresh samples top every branch's cell up to this many points;
+    significance: a new plane must lower its care error by this many standard errors of the
+    change (0: any drop; 1 keeps near-perfect trees from fitting noise, at some cost on small
+    trees, see docs/refine.md).
     """
     return refine_report(tree, mesh, passes=passes, seed=seed, n_samples=n_samples, min_points=min_points,
-                         progress=progress).tree
+                         significance=significance, progress=progress).tree
 
 
 def refine_report(tree: Tree, mesh: Mesh | str, *, passes: int = DEFAULT_PASSES, seed: int = 0,
                   n_samples: int = DEFAULT_SAMPLES, min_points: int = DEFAULT_MIN_POINTS,
-                  progress: bool = False) -> RefineResult:
+                  significance: float = 0.0, progress: bool = False) -> RefineResult:
     """``refine``, with the statistics of every pass (``RefineResult.history``)."""
     if not isinstance(tree, Tree):
         raise UsageError(f"refine needs a Tree, got {type(tree).__name__}")
@@ -111,9 +115,10 @@ def refine_report(tree: Tree, mesh: Mesh | str, *, passes: int = DEFAULT_PASSES,
     seed = validate.integer("seed", seed, 0, validate.MAX_SEED)
     n_samples = validate.integer("n_samples", n_samples, 2, MAX_SAMPLES)
     min_points = validate.integer("min_points", min_points, 0, 1 << 20)
+    significance = validate.real("significance", significance, 0.0, 100.0)
     progress = validate.flag("progress", progress)
     m = as_mesh(mesh)
-    run = _Run(tree, m, seed, n_samples, min_points)
+    run = _Run(tree, m, seed, n_samples, min_points, significance)
     history = []
     with progress_bar("refining", passes, "passes", progress) as update:
         for k in range(passes):
@@ -129,8 +134,10 @@ class _Run:
     """The state of one ``refine``: the tree as mutable arrays, the fixed points, the mesh in the
     tree's frame."""
 
-    def __init__(self, tree: Tree, mesh: Mesh, seed: int, n_samples: int, min_points: int):
+    def __init__(self, tree: Tree, mesh: Mesh, seed: int, n_samples: int, min_points: int,
+                 significance: float = 0.0):
         self.seed = seed
+        self.significance = significance
         self.n_samples = n_samples
         self.min_points = min_points
         self.mesh = mesh
@@ -211,7 +218,7 @@ class _Run:
             side = sweep.care_sides(nodes, starts, order, x, y, home, self.left, self.right, self.normal,
                                     self.offset, self.value)
             sweep.refit_branches(nodes, starts, order, side, x, w, self.left, self.normal, self.offset, NEWTON_STEPS,
-                                 old_err, new_err, n_care)
+                                 self.significance, old_err, new_err, n_care)
             changed = new_err < old_err
             if changed.any():
                 sweep.reroute(nodes, starts, order, changed, x, home, *self._arrays())
