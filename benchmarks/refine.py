@@ -126,7 +126,12 @@ def main() -> None:
     parser.add_argument("--significance", type=float, default=0.0, help="refine's significance (z)")
     parser.add_argument("--no-timing", action="store_true")
     parser.add_argument("--no-large", action="store_true")
+    parser.add_argument("--timing-only", action="store_true", help="only the 4,096-leaf pass, printed")
     args = parser.parse_args()
+    if args.timing_only:
+        print(machine())
+        timing()
+        return
     meshes = args.meshes or CLOSED
     rows = budgets_sweep(meshes, args.passes, args.significance)
     times = None if args.no_timing else timing()
