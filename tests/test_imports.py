@@ -89,9 +89,9 @@ def test_tree_imports_nothing_else_of_the_package():
 
 
 def test_stages_never_import_later_stages():
-    order = ["tree", "mesh", "builder", "simplifier", "extract", "renderer", "formats", "metrics", "viewer", "cli"]
+    order = ["tree", "mesh", "builder", "simplifier", "refiner", "extract", "renderer", "formats", "metrics", "viewer", "cli"]
     later = {s: set(order[i + 1:]) - {"formats"} for i, s in enumerate(order)}
-    later["formats"] = {"builder", "simplifier", "extract", "renderer", "metrics", "cli", "mesh"}
+    later["formats"] = {"builder", "simplifier", "refiner", "extract", "renderer", "metrics", "cli", "mesh"}
     for name, deps in graph().items():
         stage = name.split(".")[1] if name.count(".") else None
         for d in deps:
@@ -101,6 +101,7 @@ def test_stages_never_import_later_stages():
 
 def test_the_cli_uses_only_the_public_api():
     public = {"shapetree", "shapetree.errors", "shapetree.metrics", "shapetree.renderer", "shapetree.builder",
+              "shapetree.refiner",
               "shapetree.builder.normal_map", "shapetree.viewer.server", "shapetree.viewer.site"}
     for name, path in MODULES.items():
         if name.startswith("shapetree.cli"):

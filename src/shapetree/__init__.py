@@ -12,9 +12,10 @@ The front door::
     order = shapetree.simplification_order(tree, mesh="mesh.off")  # every budget at once
     shapetree.save(tree, "lod.stree", progressive=shapetree.detail_levels(order))
     coarse = shapetree.load("lod.stree", max_leaves=512)          # reads only a prefix
+    small = shapetree.refine(small, "mesh.off", passes=3)        # TAO: re-fit the planes
 
 Stages live in subpackages: ``mesh`` (loading, labels, sampling), ``builder``, ``simplifier``,
-``renderer``, ``extract``, ``formats``, ``tree`` (the Tree and its kernels), ``metrics``.
+``refiner``, ``renderer``, ``extract``, ``formats``, ``tree`` (the Tree and its kernels), ``metrics``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ _HOMES = {
     "Mesh": "mesh", "load_mesh": "mesh",
     "Camera": "renderer", "Material": "renderer", "RayHits": "renderer", "orbit_camera": "renderer",
     "raycast": "renderer", "render": "renderer",
+    "refine": "refiner", "refine_report": "refiner",
     "detail_levels": "simplifier", "simplification_order": "simplifier", "simplify": "simplifier",
     "truncated": "simplifier",
     "Kind": "tree", "Tree": "tree",
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     from .builder import BuildSettings, build, fit_normals
     from .formats import level_sizes, load, read_trees, save
     from .mesh import Mesh, load_mesh
+    from .refiner import refine, refine_report
     from .renderer import Camera, Material, RayHits, orbit_camera, raycast, render
     from .simplifier import detail_levels, simplification_order, simplify, truncated
     from .tree import Kind, Tree
@@ -88,6 +91,8 @@ __all__ = [
     "orbit_camera",
     "raycast",
     "read_trees",
+    "refine",
+    "refine_report",
     "render",
     "save",
     "simplification_order",

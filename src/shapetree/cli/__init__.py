@@ -72,7 +72,7 @@ def main() -> None:
     """Turn triangle meshes into oblique decision trees, query and render them."""
 
 
-from . import build, eval, import_treed, info, normals, render, simplify, view  # noqa: F401 -- they register on ``main``
+from . import build, eval, import_treed, info, normals, refine, render, simplify, view  # noqa: F401 -- they register on ``main``
 
 if _previous is not None:
     signal.signal(signal.SIGINT, _previous)

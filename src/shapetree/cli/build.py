@@ -11,6 +11,7 @@ from shapetree.builder import MAX_DEPTH, MAX_LEAVES
 
 from . import main
 from .common import SEED, check_output, given, save_tree
+from .refine import report_passes
 
 
 @main.command()
@@ -30,8 +31,9 @@ from .common import SEED, check_output, given, save_tree
               help="One level of detail only (default: progressive, every level of the simplification order "
                    "in one file, coarse first; about 4% larger at 16,384 leaves).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--refine", is_flag=True, help="Then re-fit its planes by TAO (docs/refine.md: pays on small trees).")
 def build(mesh: str, output: str, max_leaves: int | None, max_depth: int | None, seed: int,
-          spike_tol: float | None, lossless: bool, flat: bool, quiet: bool) -> None:
+          spike_tol: float | None, lossless: bool, flat: bool, quiet: bool, refine: bool) -> None:
     """Build an occupancy tree from MESH and write it to OUTPUT."""
     out = check_output(output, (".stree",))
     m = shapetree.load_mesh(mesh)
@@ -41,6 +43,10 @@ def build(mesh: str, output: str, max_leaves: int | None, max_depth: int | None,
                                **given(max_leaves=max_leaves, max_depth=max_depth, spike_tol=spike_tol))
     for w in caught:
         click.echo(f"shapetree: warning: {w.message}", err=True)
+    if refine:
+        result = shapetree.refine_report(tree, m, seed=seed, progress=not quiet)
+        report_passes(result)
+        tree = result.tree
     save_tree(tree, out, m, seed, lossless=lossless, flat=flat)
     secs = tree.meta["stats"]["seconds"]
     click.echo(f"wrote {out}: {tree.n_leaves} leaves, depth {tree.depth}, {out.stat().st_size} bytes, {secs:.1f} s")

@@ -1,0 +1,152 @@
+"""TAO refinement (``shapetree.refine``) after simplification, measured honestly.
+
+``benchmarks/refine.py [--meshes NAME ...] [--passes N]``:
+
+* **budgets**: on every shared closed mesh, the default tree (``shapetree.build(mesh, seed=0)``,
+  cached as in ``benchmarks/simplify.py``) simplified to 512 and 2,048 leaves
+  (``simplify(full, N, mesh=mesh)``; the full tree itself where it has fewer leaves), then
+  refined (``refine(tree, mesh, seed=0)``): IoU and near-surface accuracy before and after by the
+  Occupancy Networks protocol (``occupancy_metrics``, seed 0, 100k points each), and the training
+  error of every pass;
+* **timing**: one pass over the bunny simplified to 4,096 leaves (after a warm-up), wall-clock and
+  process CPU seconds (all threads);
+* **large trees**: one pass over the full default bunny tree, before/after.
+
+Writes ``benchmarks/results/refine.json`` and ``benchmarks/results/refine.md`` (the tables).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import MESHES, RESULTS, machine
+from simplify import CLOSED, FULL_LEAVES, cached_build, measure
+
+from shapetree.mesh import load_mesh
+from shapetree.refiner import DEFAULT_PASSES, refine_report
+from shapetree.simplifier import simplification_order
+
+BUDGETS = [512, 2048]
+TIMING_MESH = "cgal_bunny00.off"
+TIMING_LEAVES = 4096
+
+
+def passes_of(result) -> list[dict]:
+    return [{"error_before": s.error_before, "error_after": s.error_after, "fixed_error_before": s.fixed_error_before,
+             "fixed_error_after": s.fixed_error_after, "points": s.points, "fresh": s.fresh, "planes": s.planes,
+             "leaves": s.leaves, "pruned": s.pruned, "seconds": s.seconds, "cpu_seconds": s.cpu_seconds}
+            for s in result.history]
+
+
+def budgets_sweep(meshes: list[str], passes: int, significance: float = 0.0) -> list[dict]:
+    rows = []
+    for name in meshes:
+        mesh = load_mesh(MESHES / name)
+        full = cached_build(name, FULL_LEAVES)
+        order = simplification_order(full, mesh=mesh, min_leaves=min(min(BUDGETS), full.n_leaves))
+        for n in BUDGETS:
+            plain = order.at(n)
+            t0, c0 = time.perf_counter(), time.process_time()
+            result = refine_report(plain, mesh, passes=passes, seed=0, significance=significance)
+            row = {"mesh": name, "budget": n, "full_leaves": full.n_leaves, "plain": measure(plain, mesh),
+                   "refined": measure(result.tree, mesh), "passes": passes_of(result),
+                   "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0}
+            rows.append(row)
+            p, r = row["plain"], row["refined"]
+            print(f"{name} {n}: {p['leaves']} leaves IoU {p['iou']:.4f} -> {r['iou']:.4f}, near "
+                  f"{p['near_accuracy']:.4f} -> {r['near_accuracy']:.4f}, training error "
+                  + " ".join(f"{100 * s['error_before']:.3f}->{100 * s['error_after']:.3f}" for s in row["passes"])
+                  + f" %, {row['cpu_seconds']:.1f} CPU s", flush=True)
+    return rows
+
+
+def timing(passes: int = 1) -> dict:
+    mesh = load_mesh(MESHES / TIMING_MESH)
+    full = cached_build(TIMING_MESH, FULL_LEAVES)
+    tree = simplification_order(full, mesh=mesh, min_leaves=TIMING_LEAVES).at(TIMING_LEAVES)
+    refine_report(tree, mesh, passes=1, seed=1, n_samples=20_000)  # warm-up: load the kernels
+    t0, c0 = time.perf_counter(), time.process_time()
+    result = refine_report(tree, mesh, passes=passes, seed=0)
+    out = {"mesh": TIMING_MESH, "leaves": tree.n_leaves, "seconds": time.perf_counter() - t0,
+           "cpu_seconds": time.process_time() - c0, "passes": passes_of(result)}
+    print(f"timing: one pass over {tree.n_leaves} leaves in {out['seconds']:.1f} s wall, {out['cpu_seconds']:.1f} s CPU",
+          flush=True)
+    return out
+
+
+def large(name: str = TIMING_MESH) -> dict:
+    mesh = load_mesh(MESHES / name)
+    full = cached_build(name, FULL_LEAVES)
+    result = refine_report(full, mesh, passes=1, seed=0)
+    out = {"mesh": name, "plain": measure(full, mesh), "refined": measure(result.tree, mesh),
+           "passes": passes_of(result)}
+    print(f"large: {name} {full.n_leaves} leaves IoU {out['plain']['iou']:.4f} -> {out['refined']['iou']:.4f}, near "
+          f"{out['plain']['near_accuracy']:.4f} -> {out['refined']['near_accuracy']:.4f}", flush=True)
+    return out
+
+
+def report(rows: list[dict], times: dict | None, big: dict | None, command: str) -> str:
+    lines = [
+        f"Made by `{command}` on {machine()}.",
+        "",
+        "| mesh | leaves | IoU simplify | IoU + refine | near simplify | near + refine | training error per pass (%) |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    wins = 0
+    for r in rows:
+        p, q = r["plain"], r["refined"]
+        errs = ", ".join(f"{100 * s['error_before']:.2f} → {100 * s['error_after']:.2f}" for s in r["passes"])
+        leaves = f"{p['leaves']}" + (f" → {q['leaves']}" if q["leaves"] != p["leaves"] else "")
+        lines.append(f"| {r['mesh']} | {leaves} | {p['iou']:.4f} | {q['iou']:.4f} | {p['near_accuracy']:.4f} | "
+                     f"{q['near_accuracy']:.4f} | {errs} |")
+        wins += (q["iou"] > p["iou"]) + (q["near_accuracy"] > p["near_accuracy"])
+    lines += ["", f"refine is better in {wins} of {2 * len(rows)} (mesh, budget, measure) cells."]
+    if times:
+        s = times["passes"][0]
+        lines += ["", (f"One pass over the {times['mesh']} tree of {times['leaves']} leaves: {times['seconds']:.1f} s "
+                       f"wall, {times['cpu_seconds']:.1f} s CPU ({s['points']:,} points, {s['fresh']:,} of them fresh).")]
+    if big:
+        p, q = big["plain"], big["refined"]
+        lines += ["", (f"One pass over the full {big['mesh']} tree ({p['leaves']} leaves): IoU {p['iou']:.4f} → "
+                       f"{q['iou']:.4f}, near-surface accuracy {p['near_accuracy']:.4f} → {q['near_accuracy']:.4f}, "
+                       f"{big['passes'][0]['cpu_seconds']:.1f} s CPU.")]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--meshes", nargs="*", help="closed meshes of the budget sweep (default: all)")
+    parser.add_argument("--passes", type=int, default=DEFAULT_PASSES)
+    parser.add_argument("--significance", type=float, default=0.0, help="refine's significance (z)")
+    parser.add_argument("--no-timing", action="store_true")
+    parser.add_argument("--no-large", action="store_true")
+    parser.add_argument("--timing-only", action="store_true", help="only the 4,096-leaf pass, printed")
+    args = parser.parse_args()
+    if args.timing_only:
+        print(machine())
+        timing()
+        return
+    meshes = args.meshes or CLOSED
+    rows = budgets_sweep(meshes, args.passes, args.significance)
+    times = None if args.no_timing else timing()
+    big = None if args.no_large else large()
+    command = "benchmarks/refine.py" + (" --meshes " + " ".join(args.meshes) if args.meshes else "") + (
+        f" --passes {args.passes}" if args.passes != DEFAULT_PASSES else "") + (
+        f" --significance {args.significance:g}" if args.significance else "") + (
+        " --no-timing" if args.no_timing else "") + (" --no-large" if args.no_large else "")
+    stem = "refine" + (f"-z{args.significance:g}" if args.significance else "")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{stem}.json").write_text(json.dumps({"sweep": rows, "timing": times, "large": big}, indent=1))
+    text = report(rows, times, big, command)
+    (RESULTS / f"{stem}.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""``shapetree refine``, ``simplify --refine`` and ``build --refine``: real refinement through the CLI,
+and bad input as one line and an exit code."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from factories import DATA
+
+import shapetree
+from shapetree.metrics import occupancy_metrics
+
+BUNNY = DATA / "bunny_lowres.obj"
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "shapetree", *map(str, args)], check=False, capture_output=True,
+                          text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def small_tree(tmp_path_factory):
+    path = tmp_path_factory.mktemp("refine") / "small.stree"
+    mesh = shapetree.load_mesh(BUNNY)
+    big = shapetree.build(mesh, max_leaves=300, seed=0)
+    shapetree.save(shapetree.simplify(big, 40, mesh=mesh, n_samples=50_000), path, lossless=True)
+    shapetree.save(big, path.with_name("big.stree"), lossless=True)
+    return path
+
+
+def test_refine_writes_a_better_tree_and_reports_every_pass(small_tree, tmp_path):
+    out = tmp_path / "refined.stree"
+    proc = run("refine", small_tree, BUNNY, "-o", out, "--passes", 2, "--seed", 1, "--lossless",
+               "--samples", 60_000)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert [line.split(":")[0] for line in lines[:-1]] == ["pass 1", "pass 2"][:len(lines) - 1]
+    assert lines[-1].startswith(f"wrote {out}")
+    mesh = shapetree.load_mesh(BUNNY)
+    before = occupancy_metrics(shapetree.load(small_tree), mesh, n=30_000)
+    after = occupancy_metrics(shapetree.load(out), mesh, n=30_000)
+    assert after["iou"] > before["iou"] and after["near_accuracy"] > before["near_accuracy"]
+    assert shapetree.load(out).n_leaves <= 40
+
+
+def test_simplify_refine_refits_after_pruning(tmp_path, small_tree):
+    out = tmp_path / "s.stree"
+    proc = run("simplify", small_tree, "--leaves", 30, "--mesh", BUNNY, "-o", out, "--refine")
+    assert proc.returncode == 0, proc.stderr
+    assert "pass 1: training error" in proc.stdout and "leaves (from 40)" in proc.stdout
+    assert shapetree.load(out).n_leaves <= 30
+
+
+@pytest.mark.parametrize("args, code, needle", [
+    (["refine", "{tree}", "missing.off", "-o", "{out}"], 1, "missing.off"),
+    (["refine", "{tree}", BUNNY, "-o", "{out}", "--passes", "-1"], 2, "--passes"),
+    (["refine", "{tree}", BUNNY, "-o", "{out}", "--passes", "two"], 2, "--passes"),
+    (["refine", "{tree}", BUNNY, "-o", "{dir}/o.png"], 2, ".stree"),
+    (["refine", "{tree}", BUNNY, "-o", "{out}", "--samples", "1"], 2, "--samples"),
+    (["refine", "{dir}/nothing.stree", BUNNY, "-o", "{out}"], 1, "no such file"),
+    (["refine", "{normals}", BUNNY, "-o", "{out}"], 1, "normals tree"),
+    (["simplify", "{tree}", "--leaves", "10", "-o", "{out}", "--refine"], 2, "--refine needs --mesh"),
+])
+def test_bad_input_is_one_line_and_writes_nothing(small_tree, tmp_path, args, code, needle):
+    normals = tmp_path / "n.stree"
+    if "{normals}" in args:
+        shapetree.save(shapetree.fit_normals(BUNNY, max_leaves=8, samples=2000), normals)
+    out = tmp_path / "o.stree"
+    proc = run(*[str(a).format(tree=small_tree, out=out, dir=tmp_path, normals=normals) for a in args])
+    assert proc.returncode == code, proc
+    assert len(proc.stderr.strip().splitlines()) == 1 and needle in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
+
+
+def test_build_refine(tmp_path):
+    out = tmp_path / "b.stree"
+    proc = run("build", BUNNY, "-o", out, "--max-leaves", 48, "--refine", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "pass 1: training error" in proc.stdout and proc.stdout.strip().splitlines()[-1].startswith("wrote")
+    assert shapetree.load(out).n_leaves <= 48
+
+
+def test_ctrl_c_while_refining_writes_nothing(small_tree, tmp_path):
+    import os
+    import signal
+    import time
+
+    out = tmp_path / "o.stree"
+    proc = subprocess.Popen([sys.executable, "-m", "shapetree", "refine", str(small_tree.with_name("big.stree")), str(BUNNY),
+                             "-o", str(out),
+                             "--passes", "1000", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONWARNINGS="ignore"))
+    time.sleep(5)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 130, stderr
+    assert stderr.strip().splitlines() == ["shapetree: interrupted"] and stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
