@@ -4,6 +4,8 @@ ambiguous once a folder has its own)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -127,3 +129,9 @@ def cad_like(tree: Tree, rng: np.random.Generator) -> Tree:
             if not np.any(normal[i]):
                 normal[i, 0] = 1.0
     return tree.replace(normal=normal, offset=offset)
+
+
+def run_cli(*args, timeout: float = 600) -> subprocess.CompletedProcess:
+    """``python -m shapetree ARGS`` in a subprocess: its exit code, stdout and stderr as text."""
+    return subprocess.run([sys.executable, "-m", "shapetree", *map(str, args)], check=False, capture_output=True,
+                          text=True, timeout=timeout)

@@ -8,16 +8,13 @@ import sys
 
 import pytest
 from factories import DATA
+from factories import run_cli as run
 
 import shapetree
 from shapetree.metrics import occupancy_metrics
 
 BUNNY = DATA / "bunny_lowres.obj"
 
-
-def run(*args):
-    return subprocess.run([sys.executable, "-m", "shapetree", *map(str, args)], check=False, capture_output=True,
-                          text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")

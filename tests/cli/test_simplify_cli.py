@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from factories import DATA
+from factories import run_cli as run
 
 import shapetree
 from shapetree.metrics import occupancy_metrics
-
-
-def run(*args):
-    return subprocess.run([sys.executable, "-m", "shapetree", *map(str, args)], check=False, capture_output=True,
-                          text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
