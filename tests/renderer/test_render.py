@@ -483,3 +483,30 @@ def test_cli_lod_writes_one_labelled_frame_per_budget(tmp_path):
     assert iio.imread(tmp_path / "lod.png").shape == (20, 60, 4)
     r = _run("render", tmp_path / "t.stree", "--lod", "4,0", "-o", tmp_path / "bad.png")
     assert r.exit_code == 2 and not (tmp_path / "bad.png").exists()
+
+
+def test_lod_of_a_progressive_file_draws_the_files_levels(tmp_path):
+    import imageio.v3 as iio
+
+    import shapetree
+    from shapetree.renderer import render_lod
+    from shapetree.renderer.animation import lod_tree
+    from shapetree.simplifier import truncated
+
+    tree = random_tree(np.random.default_rng(5), 600)
+    order = shapetree.simplification_order(tree, n_samples=20_000, min_leaves=16)
+    path = tmp_path / "p.stree"
+    save(tree, path, progressive=shapetree.detail_levels(order))
+    sizes = shapetree.level_sizes(path)
+    assert len(sizes) >= 3
+    full = shapetree.load(path)
+    levels = [shapetree.load(path, max_leaves=n) for n, _ in sizes]
+    n = sizes[1][0]
+    assert lod_tree(full, n, levels) is levels[1]
+    assert lod_tree(full, n + 1, levels) is levels[1]  # between levels: the coarser one
+    assert lod_tree(full, 3, levels).n_leaves == 3  # below every level: truncated
+    assert not trees_equal(levels[1], truncated(full, n))
+    r = _run("render", path, "--lod", f"{n},{sizes[-1][0]}", "-o", tmp_path / "lod.png", "--size", 40, 40)
+    assert r.exit_code == 0, r.output
+    want = render_lod(full, [n, sizes[-1][0]], (40, 40), side_by_side=True, levels=levels)[0]
+    assert np.array_equal(iio.imread(tmp_path / "lod.png"), want)

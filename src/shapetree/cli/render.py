@@ -35,8 +35,9 @@ from .common import check_output
 @click.option("--orthographic", is_flag=True, help="Orthographic instead of perspective projection.")
 @click.option("--heatmap", is_flag=True, help="Colour pixels by the cells each ray crossed (render cost).")
 @click.option("--lod", default=None, metavar="N1,N2,...",
-              help="Level of detail: one labelled frame per leaf budget (the tree cut down to it), "
-                   "side by side in a PNG, one after another in a GIF/MP4.")
+              help="Level of detail: one labelled frame per leaf budget (of a progressive file, its largest "
+                   "level within the budget; else the tree cut down to it), side by side in a PNG, one after "
+                   "another in a GIF/MP4.")
 def render(tree: str, output: str, normals: str | None, size: tuple[int, int], frames: int | None,
            fps: float, azimuth: float, elevation: float, up: str, fov: float, orthographic: bool,
            heatmap: bool, lod: str | None) -> None:
@@ -63,7 +64,9 @@ def render(tree: str, output: str, normals: str | None, size: tuple[int, int], f
     view = {"azimuth": azimuth, "elevation": elevation, "up": up, "fov": fov, "orthographic": orthographic}
     t0 = time.perf_counter()
     if budgets is not None:
-        images = render_lod(t, budgets, size, side_by_side=still, **view)
+        sizes = shapetree.level_sizes(tree)  # a progressive file: draw its own levels of detail
+        levels = [shapetree.load(tree, max_leaves=n) for n, _ in sizes] if len(sizes) > 1 else None
+        images = render_lod(t, budgets, size, side_by_side=still, levels=levels, **view)
     elif still:
         images = [shapetree.render(t, size=size, normal_trees=normal_trees, heatmap=heatmap, **view)]
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from ..errors import UsageError
@@ -45,12 +47,21 @@ def lod_animation(trees: list[Tree], size: tuple[int, int] = (512, 512), *, azim
 
 
 def render_lod(tree: Tree, budgets: list[int], size: tuple[int, int] = (512, 512), *, side_by_side: bool = False,
-               azimuth: float = 30.0, elevation: float = 20.0, up: str = "y", fov: float = 30.0,
-               orthographic: bool = False) -> list[np.ndarray]:
-    """Level of detail: the tree cut down to each leaf budget (``simplifier.truncated``), one
-    labelled frame each -- or, ``side_by_side``, one image of them all in a row."""
+               levels: Sequence[Tree] | None = None, azimuth: float = 30.0, elevation: float = 20.0, up: str = "y",
+               fov: float = 30.0, orthographic: bool = False) -> list[np.ndarray]:
+    """Level of detail: one labelled frame per leaf budget -- or, ``side_by_side``, one image of
+    them all in a row. A budget is served by the largest of ``levels`` (e.g. a progressive file's
+    simplified levels of detail) with at most that many leaves; without ``levels``, or below the
+    smallest, by the tree cut down to the budget (``simplifier.truncated``)."""
     if not budgets or min(budgets) < 1:
         raise UsageError(f"leaf budgets must be >= 1, got {budgets}")
-    frames = lod_animation([truncated(tree, b) for b in budgets], size, azimuth=azimuth, elevation=elevation,
-                           up=up, fov=fov, orthographic=orthographic)
+    frames = lod_animation([lod_tree(tree, b, levels) for b in budgets], size, azimuth=azimuth,
+                           elevation=elevation, up=up, fov=fov, orthographic=orthographic)
     return [np.concatenate(frames, axis=1)] if side_by_side else frames
+
+
+def lod_tree(tree: Tree, budget: int, levels: Sequence[Tree] | None = None) -> Tree:
+    """The tree ``render_lod`` draws for one budget: the largest of ``levels`` with at most
+    ``budget`` leaves, else ``truncated(tree, budget)``."""
+    fits = [t for t in levels or () if t.n_leaves <= budget]
+    return max(fits, key=lambda t: t.n_leaves) if fits else truncated(tree, budget)
