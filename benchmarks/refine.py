@@ -56,13 +56,15 @@ def budgets_sweep(meshes: list[str], passes: int, significance: float = 0.0) -> 
             result = refine_report(plain, mesh, passes=passes, seed=0, significance=significance)
             row = {"mesh": name, "budget": n, "full_leaves": full.n_leaves, "plain": measure(plain, mesh),
                    "refined": measure(result.tree, mesh), "passes": passes_of(result),
+                   "held_out": result.held_out, "kept_input": result.kept_input,
                    "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0}
             rows.append(row)
             p, r = row["plain"], row["refined"]
             print(f"{name} {n}: {p['leaves']} leaves IoU {p['iou']:.4f} -> {r['iou']:.4f}, near "
                   f"{p['near_accuracy']:.4f} -> {r['near_accuracy']:.4f}, training error "
                   + " ".join(f"{100 * s['error_before']:.3f}->{100 * s['error_after']:.3f}" for s in row["passes"])
-                  + f" %, {row['cpu_seconds']:.1f} CPU s", flush=True)
+                  + f" %, {row['cpu_seconds']:.1f} CPU s" + (", held-out check kept the input" if result.kept_input else ""),
+                  flush=True)
     return rows
 
 

@@ -79,6 +79,7 @@ def test_a_real_mesh_gets_better_and_its_error_never_rises():
     after = occupancy_metrics(result.tree, mesh, n=40_000)
     assert after["iou"] > before["iou"] + 0.003
     assert after["near_accuracy"] > before["near_accuracy"]
+    assert not result.kept_input and result.held_out[1] < result.held_out[0]
 
 
 def test_leaves_take_the_majority(sphere):
@@ -173,3 +174,15 @@ def test_bad_input_is_one_clear_usage_error(sphere):
             refine(tree, sphere, **bad)
     assert refine(tree, sphere, passes=0).n_leaves == tree.n_leaves
     assert shapetree.refine is refine and UNIT_BOX.shape == (2, 3) and DATA.exists()
+
+
+def test_the_held_out_check_keeps_the_input_when_refining_does_not_pay(sphere, monkeypatch):
+    tree = sphere_tree(0.6, 24)
+    bad = tree.replace(value=np.zeros_like(tree.value))  # a "refined" tree that lost the shape
+    monkeypatch.setattr(tao_module._Run, "tree", lambda self, meta, history: bad)
+    result = refine_report(tree, sphere, passes=1, seed=0, **FAST)
+    assert result.kept_input and result.tree is tree
+    before, after = result.held_out
+    assert after > before > 0
+    unchecked = refine_report(tree, sphere, passes=1, seed=0, held_out=False, **FAST)
+    assert unchecked.tree is bad and unchecked.held_out is None and not unchecked.kept_input

@@ -16,6 +16,10 @@ def report_passes(result) -> None:
     for k, s in enumerate(result.history, 1):
         click.echo(f"pass {k}: training error {100 * s.error_before:.3f} % -> {100 * s.error_after:.3f} %, "
                    f"{s.planes} planes and {s.leaves} leaves changed, {s.pruned} branches pruned, {s.seconds:.1f} s")
+    if result.held_out is not None:
+        before, after = result.held_out
+        verdict = "kept the input tree" if result.kept_input else "kept the refined tree"
+        click.echo(f"held-out points: {before} mistakes before, {after} after refining: {verdict}")
 
 
 @main.command()

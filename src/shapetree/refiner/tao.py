@@ -46,6 +46,7 @@ DEFAULT_MIN_POINTS = 256
 MAX_PASSES = 1000
 MAX_SAMPLES = 4_000_000
 SIGMA = 0.01  # near-surface noise, a fraction of the mesh box's longest side (the simplifier's)
+HELD_OUT_STREAM = 0x4B1D  # the held-out points' seed offset (the passes' is 0x7A0, simplify's 0)
 WEIGHT_UNIT = 2.0**-28  # weights are whole multiples of this: sums of up to 2**25 points are exact
 
 
@@ -76,15 +77,23 @@ class PassStats:
 
 @dataclass(frozen=True, eq=False)
 class RefineResult:
-    """What ``refine_report`` returns: the refined tree and one ``PassStats`` per pass run."""
+    """What ``refine_report`` returns: the refined tree and one ``PassStats`` per pass run.
+
+    held_out: mistakes of the input and of the refined tree on held-out labelled points (points of
+        the same distribution that neither the passes nor ``simplify``'s default seed used), or
+        None without the check; kept_input: the refined tree made more of them, so ``tree`` is the
+        input, unchanged (refinement fitted its points' noise rather than the shape).
+    """
 
     tree: Tree
     history: tuple[PassStats, ...]
+    held_out: tuple[int, int] | None = None
+    kept_input: bool = False
 
 
 def refine(tree: Tree, mesh: Mesh | str, *, passes: int = DEFAULT_PASSES, seed: int = 0,
            n_samples: int = DEFAULT_SAMPLES, min_points: int = DEFAULT_MIN_POINTS, significance: float = 0.0,
-           progress: bool = False) -> Tree:
+           held_out: bool = True, progress: bool = False) -> Tree:
     """The occupancy ``tree`` with its planes re-fitted and its leaves relabelled by TAO against
     ``mesh``'s winding numbers: same or fewer leaves, a training error that never rises. See the
     module docstring; ``refine_report`` also returns the training error of every pass.
@@ -95,15 +104,17 @@ def refine(tree: Tree, mesh: Mesh | str, *, passes: int = DEFAULT_PASSES, seed: 
     drawn; min_points: fresh samples top every branch's cell up to this many points;
     significance: a new plane must lower its care error by this many standard errors of the
     change (0: any drop; 1 keeps near-perfect trees from fitting noise, at some cost on small
-    trees, see docs/refine.md).
+    trees, see docs/refine.md); held_out: return the input unchanged when the refined tree makes
+    more mistakes than it on ``n_samples`` held-out points of the same distribution (so refining
+    is kept only where it pays; see ``RefineResult``).
     """
     return refine_report(tree, mesh, passes=passes, seed=seed, n_samples=n_samples, min_points=min_points,
-                         significance=significance, progress=progress).tree
+                         significance=significance, held_out=held_out, progress=progress).tree
 
 
 def refine_report(tree: Tree, mesh: Mesh | str, *, passes: int = DEFAULT_PASSES, seed: int = 0,
                   n_samples: int = DEFAULT_SAMPLES, min_points: int = DEFAULT_MIN_POINTS,
-                  significance: float = 0.0, progress: bool = False) -> RefineResult:
+                  significance: float = 0.0, held_out: bool = True, progress: bool = False) -> RefineResult:
     """``refine``, with the statistics of every pass (``RefineResult.history``)."""
     if not isinstance(tree, Tree):
         raise UsageError(f"refine needs a Tree, got {type(tree).__name__}")
@@ -117,6 +128,7 @@ def refine_report(tree: Tree, mesh: Mesh | str, *, passes: int = DEFAULT_PASSES,
     min_points = validate.integer("min_points", min_points, 0, 1 << 20)
     significance = validate.real("significance", significance, 0.0, 100.0)
     progress = validate.flag("progress", progress)
+    held_out = validate.flag("held_out", held_out)
     m = as_mesh(mesh)
     run = _Run(tree, m, seed, n_samples, min_points, significance)
     history = []
@@ -127,7 +139,15 @@ def refine_report(tree: Tree, mesh: Mesh | str, *, passes: int = DEFAULT_PASSES,
             update(k + 1)
             if stats.planes == 0 and stats.leaves == 0 and stats.pruned == 0:
                 break
-    return RefineResult(run.tree(tree.meta, history), tuple(history))
+    refined = run.tree(tree.meta, history)
+    if not held_out:
+        return RefineResult(refined, tuple(history))
+    pts, labels = labelled_points(tree, m, n=n_samples, seed=(seed * 0x9E3779B1 + HELD_OUT_STREAM) % (1 << 63))
+    mistakes = (int(np.count_nonzero(tree.contains(pts) != labels)),
+                int(np.count_nonzero(refined.contains(pts) != labels)))
+    if mistakes[1] > mistakes[0]:
+        return RefineResult(tree, tuple(history), mistakes, True)
+    return RefineResult(refined, tuple(history), mistakes, False)
 
 
 class _Run:
