@@ -83,3 +83,26 @@ def test_ctrl_c_while_building_keeps_the_existing_output(tmp_path):
     # rich.progress is imported as the growth starts; the signal comes a second into it.
     proc = interrupted_build(tmp_path, "rich.progress", "--max-leaves", "200000", pause=0, delay=1.0)
     assert_interrupted(proc, tmp_path, old)
+
+
+def test_a_ctrl_c_swallowed_by_a_finalizer_is_delivered_again_without_a_traceback():
+    # Python "ignores" an exception raised in __del__ (printing a traceback); a Ctrl-C that lands
+    # in one (llvmlite's finalizers while numba compiles) must still end the command, silently
+    code = """
+import time
+import shapetree.cli
+
+class Finalized:
+    def __del__(self):
+        raise KeyboardInterrupt
+
+try:
+    Finalized()
+    for _ in range(200):
+        time.sleep(0.01)
+    print("not interrupted")
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "interrupted" and proc.stderr == "", proc.stderr

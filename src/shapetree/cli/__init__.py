@@ -3,6 +3,7 @@ Errors become one line and exit 1 (bad input) or 2 (bad usage); an interrupt exi
 
 from __future__ import annotations
 
+import _thread
 import signal
 import sys
 import threading
@@ -27,7 +28,22 @@ def _end_on_ctrl_c(signum, frame) -> NoReturn:
     sys.exit(130)
 
 
+def _finalizer_swallowed(unraisable) -> None:
+    """A Ctrl-C that lands in a finalizer (``__del__``, e.g. llvmlite's while numba compiles) is
+    "ignored" by Python with a traceback on stderr: print nothing and deliver it to the main
+    thread again, where the command ends with one line and exit 130."""
+    if unraisable.exc_type is not None and issubclass(unraisable.exc_type, (KeyboardInterrupt, SystemExit)):
+        if issubclass(unraisable.exc_type, KeyboardInterrupt):  # from another thread: raised outside the hook
+            again = threading.Timer(0.01, _thread.interrupt_main)
+            again.daemon = True
+            again.start()
+        return
+    _default_unraisable(unraisable)
+
+
 _received: list[int] = []
+_default_unraisable = sys.unraisablehook
+sys.unraisablehook = _finalizer_swallowed
 _previous = signal.signal(signal.SIGINT, _end_on_ctrl_c) if threading.current_thread() is threading.main_thread() else None
 
 import click  # after the handler, like everything below
