@@ -135,6 +135,15 @@ def _split_box(n, o, lo, hi, mins, maxs, llo, lhi, rlo, rhi):
 
 
 @nb.njit(cache=True, inline="always")
+def _split_children(i, qn, qo, left, right, lo, hi, nq, mins, maxs):
+    """The boxes of branch ``i``'s children from its quantised plane ``qn[i], qo[i]`` (the encoder
+    and decoder run exactly this, so both know every child's box)."""
+    nq[0], nq[1], nq[2] = np.float64(qn[i, 0]), np.float64(qn[i, 1]), np.float64(qn[i, 2])
+    _extent_terms(nq, lo[i], hi[i], mins, maxs)
+    _split_box(nq, np.float64(qo[i]), lo[i], hi[i], mins, maxs, lo[left[i]], hi[left[i]], lo[right[i]], hi[right[i]])
+
+
+@nb.njit(cache=True, inline="always")
 def _table_bits(size):
     """Bits of an index into a table of ``size`` planes: the smallest ``w`` with ``2^w >= size``."""
     w = 0
@@ -301,10 +310,7 @@ def encode_step(normal, offset, left, right, root_lo, root_hi, tol, extra, escap
                 if class_slot[key[i]] < 0:
                     class_slot[key[i]] = size
                 size += 1
-        nq[0], nq[1], nq[2] = np.float64(qn[i, 0]), np.float64(qn[i, 1]), np.float64(qn[i, 2])
-        _extent_terms(nq, lo[i], hi[i], mins, maxs)
-        _split_box(nq, np.float64(qo[i]), lo[i], hi[i], mins, maxs, lo[left[i]], hi[left[i]], lo[right[i]],
-                   hi[right[i]])
+        _split_children(i, qn, qo, left, right, lo, hi, nq, mins, maxs)
     return codes, widths, qn, qo, size
 
 
@@ -363,10 +369,7 @@ def decode_step(bits, left, right, root_lo, root_hi, tol, extra, escapes, known,
         if known[i]:
             qn[i] = kn[i]
             qo[i] = ko[i]
-            nq[0], nq[1], nq[2] = np.float64(qn[i, 0]), np.float64(qn[i, 1]), np.float64(qn[i, 2])
-            _extent_terms(nq, lo[i], hi[i], mins, maxs)
-            _split_box(nq, np.float64(qo[i]), lo[i], hi[i], mins, maxs, lo[left[i]], hi[left[i]], lo[right[i]],
-                       hi[right[i]])
+            _split_children(i, qn, qo, left, right, lo, hi, nq, mins, maxs)
             continue
         bn = _normal_bits(lo[i], hi[i], tol, extra)
         m = (1 << (bn - 1)) - 1
@@ -421,8 +424,6 @@ def decode_step(bits, left, right, root_lo, root_hi, tol, extra, escapes, known,
                 tqn[size] = qn[i]
                 tqo[size] = qo[i]
                 size += 1
-            nq[0], nq[1], nq[2] = np.float64(qn[i, 0]), np.float64(qn[i, 1]), np.float64(qn[i, 2])
-            _extent_terms(nq, lo[i], hi[i], mins, maxs)
         else:
             if pos + bn > total:
                 return qn, qo, -1, size
@@ -444,8 +445,7 @@ def decode_step(bits, left, right, root_lo, root_hi, tol, extra, escapes, known,
             tqn[size] = qn[i]
             tqo[size] = qo[i]
             size += 1
-        _split_box(nq, np.float64(qo[i]), lo[i], hi[i], mins, maxs, lo[left[i]], hi[left[i]], lo[right[i]],
-                   hi[right[i]])
+        _split_children(i, qn, qo, left, right, lo, hi, nq, mins, maxs)
     if (pos + 7) // 8 != bits.shape[0]:
         return qn, qo, -3, size
     while pos < total:

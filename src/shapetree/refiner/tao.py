@@ -266,13 +266,8 @@ class _Run:
                          leaves_changed, pruned, time.perf_counter() - w0, time.process_time() - c0)
 
     def _rebuild(self, cl: np.ndarray, cr: np.ndarray, root: int) -> Tree:
-        normal, offset, value = self.normal.copy(), self.offset.copy(), self.value.copy()
-        cl, cr = cl.copy(), cr.copy()
-        if root != 0:  # tree_in_preorder starts at node 0: move the new root there
-            cl[0], cr[0] = cl[root], cr[root]
-            normal[0], offset[0], value[0] = normal[root], offset[root], value[root]
-        return tree_in_preorder(normal, offset, cl, cr, value, self.bounds, Kind.OCCUPANCY, origin=self.origin,
-                                scale=self.scale)
+        return tree_in_preorder(self.normal, self.offset, cl, cr, self.value, self.bounds, Kind.OCCUPANCY,
+                                origin=self.origin, scale=self.scale, root=root)
 
     def tree(self, meta: dict, history: list[PassStats]) -> Tree:
         summary = [{"error_before": s.error_before, "error_after": s.error_after} for s in history]

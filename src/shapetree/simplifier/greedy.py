@@ -27,8 +27,8 @@ import numpy as np
 from .. import validate
 from ..errors import UsageError
 from ..mesh import Mesh, as_mesh, inside, sample_surface
-from ..tree import Kind, Tree
-from .kernels import greedy_steps, preorder_from, replay
+from ..tree import Kind, Tree, preorder, tree_in_preorder
+from .kernels import greedy_steps, replay
 
 DEFAULT_SAMPLES = 400_000
 SURFACE_SHARE = 0.5  # the builder's target: half uniform in the box, half near the surface
@@ -74,16 +74,16 @@ class SimplificationOrder:
     def at(self, max_leaves: int) -> Tree:
         """The tree with ``max_leaves`` leaves: the full tree after the first steps of the order."""
         k = self.steps_for(max_leaves)
-        if k == 0:
-            return self.tree
+        return self.tree if k == 0 else self.after(k)[0]
+
+    def after(self, k: int) -> tuple[Tree, np.ndarray]:
+        """The tree after the first ``k`` steps and, per node of it, the id of the node of ``tree``
+        it is: ``(Tree, (m,) int64)``."""
         t = self.tree
         cl, cr, val, root = replay(t.left, t.right, t.value, self.node, self.keep, self.leaf_value, k)
-        order, left, right = preorder_from(cl, cr, root)
-        branch = left >= 0
-        normal = np.where(branch[:, None], t.normal[order], np.float32(0))
-        offset = np.where(branch, t.offset[order], np.float32(0))
-        value = np.where(branch, False, val[order])
-        return Tree(normal, offset, left, right, value, t.bounds, kind=t.kind, origin=t.origin, scale=t.scale)
+        small = tree_in_preorder(t.normal, t.offset, cl, cr, val, t.bounds, t.kind, origin=t.origin, scale=t.scale,
+                                 root=root)
+        return small, preorder(cl, cr, root)
 
     def collapse_leaves(self) -> np.ndarray:
         """(n,) int64: for every branch of ``tree``, the leaf count of the first tree of the order

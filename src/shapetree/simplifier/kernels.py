@@ -184,6 +184,21 @@ def _set_alt(p, start, cl, cr, leaf, val, normal, offset, points, y, alt, ah, an
 
 
 @nb.njit(cache=True)
+def _reroute_alts(u, par, cl, cr, leaf, val, normal, offset, points, y, alt, ah, an, ap, ph, pn, buf):
+    """Route every point of leaf ``u`` anew from ``u``'s sibling to its alt leaf (after the sibling
+    changed); returns their error there, ``u``'s new alt error."""
+    sib = _sibling(u, par, cl, cr)
+    k = _collect(ph, pn, u, buf)
+    err = 0
+    for q in range(k):
+        p = buf[q]
+        if alt[p] >= 0:
+            _unlink(ah, an, ap, alt[p], p)
+        err += _set_alt(p, sib, cl, cr, leaf, val, normal, offset, points, y, alt, ah, an, ap)
+    return err
+
+
+@nb.njit(cache=True)
 def _splice_cost(c, s, cl, cr, leaf, val, normal, offset, points, y, es, nlv, ph, pn, stack):
     """Errors per removed leaf if the subtree of branch ``c`` went and its sibling ``s`` took the
     parent's place: every point of ``c`` routed through ``s``."""
@@ -428,14 +443,7 @@ def greedy_steps(left, right, value, normal, offset, points, y, home0, stop_leav
                 heap_remove(heap, pos, key, size, 2 * n + b)
                 if b != u:
                     alive[b] = False
-            sib = _sibling(u, par, cl, cr)
-            k = _collect(ph, pn, u, buf)
-            aerr[u] = 0
-            for q in range(k):
-                p = buf[q]
-                if alt[p] >= 0:
-                    _unlink(ah, an, ap, alt[p], p)
-                aerr[u] += _set_alt(p, sib, cl, cr, leaf, val, normal, offset, points, y, alt, ah, an, ap)
+            aerr[u] = _reroute_alts(u, par, cl, cr, leaf, val, normal, offset, points, y, alt, ah, an, ap, ph, pn, buf)
             removed = nlv[u] - 1
             delta = _err(W, W1, val, u) - old_es
             nlv[u] = 1
@@ -513,14 +521,8 @@ def greedy_steps(left, right, value, normal, offset, points, y, home0, stop_leav
                 nt = _touch(o, stamp, now, touched, nt)
             ah[c] = -1
             if leaf[s]:  # its sibling changed: route all its points' alts anew
-                k = _collect(ph, pn, s, buf)
-                sib = _sibling(s, par, cl, cr)
-                aerr[s] = 0
-                for t in range(k):
-                    p = buf[t]
-                    if alt[p] >= 0:
-                        _unlink(ah, an, ap, alt[p], p)
-                    aerr[s] += _set_alt(p, sib, cl, cr, leaf, val, normal, offset, points, y, alt, ah, an, ap)
+                aerr[s] = _reroute_alts(s, par, cl, cr, leaf, val, normal, offset, points, y, alt, ah, an, ap, ph, pn,
+                                        buf)
                 nt = _touch(s, stamp, now, touched, nt)
             a = g
             while a >= 0:
@@ -565,36 +567,3 @@ def replay(left, right, value, node, keep, leaf_value, n_steps):
             cr[g] = s
         par[s] = g
     return cl, cr, val, root
-
-
-@nb.njit(cache=True)
-def preorder_from(cl, cr, root):
-    """Pre-order renumbering of the nodes reachable from ``root``: (old ids in pre-order,
-    new left, new right)."""
-    n = cl.shape[0]
-    order = np.empty(n, np.int64)
-    new = np.full(n, -1, np.int64)
-    stack = np.empty(n + 1, np.int64)
-    sp = 0
-    stack[sp] = root
-    sp += 1
-    k = 0
-    while sp > 0:
-        sp -= 1
-        i = stack[sp]
-        order[k] = i
-        new[i] = k
-        k += 1
-        if cl[i] >= 0:
-            stack[sp] = cr[i]
-            stack[sp + 1] = cl[i]
-            sp += 2
-    order = order[:k]
-    nl = np.full(k, -1, np.int32)
-    nr = np.full(k, -1, np.int32)
-    for j in range(k):
-        i = order[j]
-        if cl[i] >= 0:
-            nl[j] = new[cl[i]]
-            nr[j] = new[cr[i]]
-    return order, nl, nr

@@ -6,7 +6,6 @@ from __future__ import annotations
 from .. import validate
 from ..formats.progressive import Levels, ladder
 from .greedy import SimplificationOrder
-from .kernels import preorder_from, replay
 
 
 def detail_levels(order: SimplificationOrder, max_leaves: int | None = None,
@@ -21,13 +20,11 @@ def detail_levels(order: SimplificationOrder, max_leaves: int | None = None,
     if counts is None:
         counts = ladder(order.min_leaves, top)
     counts = sorted({max(min(int(c), top), order.min_leaves) for c in counts})
-    t = order.tree
     trees, ids = [], []
     for n in counts:
-        cl, cr, _, root = replay(t.left, t.right, t.value, order.node, order.keep, order.leaf_value,
-                                 order.steps_for(n))
-        trees.append(order.at(n))
-        ids.append(preorder_from(cl, cr, root)[0])
+        level, level_ids = order.after(order.steps_for(n))
+        trees.append(level)
+        ids.append(level_ids)
     return Levels(tuple(trees), tuple(ids))
 
 

@@ -9,14 +9,14 @@ from .core import Kind, Tree
 
 
 @nb.njit(cache=True)
-def preorder(left, right):
-    """(m,) int64 ids of the nodes reachable from node 0, in pre-order (root, left subtree,
+def preorder(left, right, root=0):
+    """(m,) int64 ids of the nodes reachable from ``root``, in pre-order (root, left subtree,
     right subtree); ``left``/``right`` (n,) int64 with -1 at leaves, nodes in any order."""
     n = left.shape[0]
     order = np.empty(n, np.int64)
     stack = np.empty(n + 1, np.int64)
     sp = 1
-    stack[0] = 0
+    stack[0] = root
     m = 0
     while sp > 0:
         sp -= 1
@@ -31,19 +31,20 @@ def preorder(left, right):
 
 
 def tree_in_preorder(normal, offset, left, right, value, bounds, kind: Kind = Kind.OCCUPANCY,
-                     meta: dict | None = None, origin: np.ndarray | None = None, scale: float = 1.0) -> Tree:
-    """A ``Tree`` from nodes stored in any order (node 0 is the root): renumbers them in pre-order
-    and clears planes at leaves and values at branches, the canonical form files store."""
+                     meta: dict | None = None, origin: np.ndarray | None = None, scale: float = 1.0,
+                     root: int = 0) -> Tree:
+    """A ``Tree`` of the nodes reachable from ``root`` (stored in any order): renumbers them in
+    pre-order and clears planes at leaves and values at branches, the canonical form files store."""
     left = np.asarray(left, np.int64)
     right = np.asarray(right, np.int64)
-    order = preorder(left, right)
+    order = preorder(left, right, root)
     index = np.full(len(left), -1, np.int64)
     index[order] = np.arange(len(order))
     branch = left[order] >= 0
     new_left = np.where(branch, index[np.maximum(left[order], 0)], -1)
     new_right = np.where(branch, index[np.maximum(right[order], 0)], -1)
-    normal = np.asarray(normal, np.float32)[order] * branch[:, None]
-    offset = np.asarray(offset, np.float32)[order] * branch
+    normal = np.where(branch[:, None], np.asarray(normal, np.float32)[order], np.float32(0))
+    offset = np.where(branch, np.asarray(offset, np.float32)[order], np.float32(0))
     value = np.asarray(value)[order].copy()
     value[branch] = 0
     return Tree(normal, offset, new_left, new_right, value, bounds, kind=kind, meta=meta or {}, origin=origin,
