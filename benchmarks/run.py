@@ -47,7 +47,7 @@ import shapetree
 from shapetree.formats import encode_treed, encode_trees
 from shapetree.mesh import Mesh
 from shapetree.metrics import mesh_surface_metrics, occupancy_metrics, surface_metrics
-from shapetree.simplifier import simplification_order
+from shapetree.simplifier import simplify
 from shapetree.tree import Tree
 
 
@@ -273,18 +273,16 @@ def rate_distortion(name: str, cfg: Config, trees: dict) -> list[dict]:
         built.append((seconds, full))
     for seconds, tree in built:
         log(f"  rd {short(name)} tree {tree.n_leaves} leaves")
-        size, back = simplify_bench.stored(tree)
+        size, back = simplify_bench.stored(tree, mesh)
         points.append({"method": "tree (.stree)", "bytes": size, "detail": f"{tree.n_leaves} leaves",
                        "leaves": tree.n_leaves, "seconds": seconds, **all_metrics(back, mesh, cfg)})
         points.append({"method": "tree (treed)", "bytes": len(encode_treed([in_absolute_coordinates(tree)])),
                        "detail": f"{tree.n_leaves} leaves", **all_metrics(tree, mesh, cfg)})
     budgets = [n for n in cfg.rd_simplify if n < full.n_leaves]
     if budgets:
-        log(f"  rd {short(name)} simplification order of the {full.n_leaves}-leaf tree")
-        order = simplification_order(full, mesh=mesh, min_leaves=min(budgets))  # order.at(N) is simplify(full, N)
         for budget in budgets:
             log(f"  rd {short(name)} simplified tree {budget} leaves")
-            size, back = simplify_bench.stored(order.at(budget))
+            size, back = simplify_bench.stored(simplify(full, budget, mesh=mesh), mesh)
             points.append({"method": SIMPLIFIED, "bytes": size, "detail": f"{budget} leaves", "leaves": budget,
                            **all_metrics(back, mesh, cfg)})
     for budget in cfg.rd_axis_aligned if name == cfg.rd_meshes[0] else []:

@@ -39,6 +39,7 @@ from shapetree.simplifier import (
     HELD_OUT_SEED,
     disagreements,
     labelled_points,
+    samples_for,
     simplification_order,
     simplify,
     truncated,
@@ -54,8 +55,6 @@ QUICK = ["cgal_bunny00.off", "cgal_fandisk.off", "netgen_hinge.stl"]
 BUDGETS = [64, 128, 256, 512, 1024, 2048, 4096]
 QUICK_BUDGETS = [64, 512, 4096]
 FULL_LEAVES = 16384
-BIG_SAMPLES = 1_200_000  # a second run with more points, for the budgets from BIG_FROM leaves
-BIG_FROM = 2048
 COMPARISON_MESHES = ["cgal_bunny00.off", "cgal_armadillo.off", "cgal_fandisk.off"]
 COMPARISON_BUDGETS = [4096, 2048, 1024, 512, 256]
 COMPARISON_DEPTHS = [8, 9, 10, 11, 12, 13, 14]
@@ -80,19 +79,20 @@ def cached_build(name: str, max_leaves: int, max_depth: int | None = None, seed:
     return tree
 
 
-def stored(tree: shapetree.Tree) -> tuple[int, shapetree.Tree]:
+def stored(tree: shapetree.Tree, mesh=None) -> tuple[int, shapetree.Tree]:
     """(bytes, tree as read back) of the file ``shapetree.save`` writes for ``tree`` (v2: quantised
-    planes, so the tree read back is what a user of the file gets)."""
+    planes, so the tree read back is what a user of the file gets); with the ``mesh`` the tree was
+    made from, as ``shapetree build`` and ``simplify`` write it (precision from its error)."""
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "tree.stree"
-        shapetree.save(tree, path)
+        shapetree.save(tree, path, mesh=mesh)
         return path.stat().st_size, shapetree.load(path)
 
 
 def measure(tree, mesh, held=None) -> dict:
     """Leaves, bytes of the saved file and the quality of the tree read back from it; with ``held``
     (points, labels), also its disagreements with those labels."""
-    size, back = stored(tree)
+    size, back = stored(tree, mesh)
     m = occupancy_metrics(back, mesh)
     out = {"leaves": back.n_leaves, "bytes": size, "iou": m["iou"], "near_accuracy": m["near_accuracy"]}
     if held is not None:
@@ -106,31 +106,33 @@ def budgets_sweep(meshes: list[str], budgets: list[int]) -> list[dict]:
         mesh = load_mesh(MESHES / name)
         full = cached_build(name, FULL_LEAVES)
         print(f"{name}: full tree {full.n_leaves} leaves", flush=True)
-        # one order serves every budget: order.at(N) is simplify(full, N, mesh=mesh), checked once
+        # one order per sample count serves its budgets (simplify draws samples_for(N) points, so
+        # order.at(N) is simplify(full, N, mesh=mesh) for the budgets of its count), checked once
         t0 = time.perf_counter()
-        order = simplification_order(full, mesh=mesh, min_leaves=min(budgets))
-        seconds = time.perf_counter() - t0
-        if not trees_equal(order.at(budgets[-1]), simplify(full, budgets[-1], mesh=mesh)):
-            raise AssertionError(f"{name}: order.at({budgets[-1]}) differs from simplify()")
+        orders = {}
+        for n in sorted(budgets):
+            if n < full.n_leaves and samples_for(n) not in orders:
+                orders[samples_for(n)] = simplification_order(full, mesh=mesh, n_samples=samples_for(n), min_leaves=n)
+                if not orders.get("seconds"):
+                    orders["seconds"] = time.perf_counter() - t0
+        seconds = orders.pop("seconds", 0.0)
+        top = max(n for n in budgets if n < full.n_leaves)
+        if not trees_equal(orders[samples_for(top)].at(top), simplify(full, top, mesh=mesh)):
+            raise AssertionError(f"{name}: order.at({top}) differs from simplify()")
         # a held-out labelled set (simplify's distribution, another seed): the pick of
         # shapetree.simplifier.best_tree, the cheap way to choose among the three at one budget
         held = labelled_points(full, mesh, seed=HELD_OUT_SEED)
-        big = [n for n in budgets if BIG_FROM <= n < full.n_leaves]
-        big_order = (simplification_order(full, mesh=mesh, n_samples=BIG_SAMPLES, min_leaves=min(big))
-                     if big else None)
         for n in budgets:
             if n >= full.n_leaves:
                 continue
             row = {"mesh": name, "budget": n, "full_leaves": full.n_leaves, "order_seconds": seconds,
-                   "simplify_big": measure(big_order.at(n), mesh) if n in big else None,
-                   "simplify": measure(order.at(n), mesh, held), "direct": measure(cached_build(name, n), mesh, held),
+                   "samples": samples_for(n), "simplify": measure(orders[samples_for(n)].at(n), mesh, held),
+                   "direct": measure(cached_build(name, n), mesh, held),
                    "truncate": measure(truncated(full, n), mesh, held)}
             row["picked"] = min(METHODS, key=lambda k: row[k]["held_out_errors"])
             rows.append(row)
             print("  " + "  ".join(f"{k} {row[k]['iou']:.4f}/{row[k]['near_accuracy']:.4f}" for k in METHODS)
-                  + (f"  simplify-{BIG_SAMPLES} {row['simplify_big']['iou']:.4f}/"
-                     f"{row['simplify_big']['near_accuracy']:.4f}" if row["simplify_big"] else "")
-                  + f"  ({n} leaves)", flush=True)
+                  + f"  ({n} leaves, {samples_for(n):,} points)", flush=True)
     return rows
 
 
@@ -181,14 +183,13 @@ def comparison(meshes: list[str], budgets: list[int], depths: list[int]) -> list
         mesh = load_mesh(MESHES / name)
         full = cached_build(name, FULL_LEAVES)
         points, labels = labelled_points(full, mesh)
-        order = simplification_order(full, mesh=mesh, min_leaves=min(budgets))  # order.at(N) is simplify(full, N)
         for d in depths:
             tree = cached_build(name, FULL_LEAVES, max_depth=d)
             rows.append({"mesh": name, "method": "depth-limited", "depth": d, **measure(tree, mesh)})
             pruned = pruned_at_depth(full, d, points, labels)
             rows.append({"mesh": name, "method": "depth-pruned", "depth": d, **measure(pruned, mesh)})
         for n in budgets:
-            rows.append({"mesh": name, "method": "simplified", **measure(order.at(n), mesh)})
+            rows.append({"mesh": name, "method": "simplified", **measure(simplify(full, n, mesh=mesh), mesh)})
             rows.append({"mesh": name, "method": "direct", **measure(cached_build(name, n), mesh)})
         print(f"comparison {name} done", flush=True)
     return rows
@@ -240,10 +241,13 @@ def report(sweep: list[dict], times: list[dict], comp: list[dict], command: str,
         "the scores are those of the tree read back, and *bytes* is that file's size.",
         "",
         "`simplify` runs on the default 16,384-leaf tree (`shapetree.build(mesh, seed=0)`; fewer leaves",
-        "where the builder stops early) with labels from the mesh and 400k points of the builder's",
-        "target distribution. *direct* is `shapetree.build(mesh, max_leaves=N, seed=0)`, *truncate* the",
-        "best-first truncation of the full tree (`shapetree.simplifier.truncated`, the LOD previews).",
-        "One `simplification_order` per mesh gives every budget (`order.at(N)` is `simplify(full, N)`).",
+        "where the builder stops early) with labels from the mesh and its default `samples_for(N)` points",
+        "of the builder's target distribution (max(400k, 300 N)). *direct* is `shapetree.build(mesh,",
+        "max_leaves=N, seed=0)`, *truncate* the best-first truncation of the full tree",
+        "(`shapetree.simplifier.truncated`, the LOD previews). One `simplification_order` per sample count",
+        "gives its budgets (`order.at(N)` is `simplify(full, N)`). Files are saved with the mesh, as",
+        "`shapetree simplify --mesh` writes them (`shapetree.save(tree, path, mesh=mesh)`: the precision",
+        "follows the tree's error against the mesh).",
         "",
         *target_lines(sweep, times),
         "## Simplifying a 16,384-leaf tree to 512 leaves",
@@ -265,12 +269,12 @@ def report(sweep: list[dict], times: list[dict], comp: list[dict], command: str,
         "",
         "## Against the cheap alternatives, 64 .. 4,096 leaves",
         "",
-        "IoU / near-surface accuracy; **bold** is the best of the three (ties: the first). The last column",
-        f"is `simplify` with {BIG_SAMPLES:,} points instead of 400k, run for the budgets from {BIG_FROM:,}",
-        "leaves, where the default's points get too few to rank the last, tiny errors.",
+        "IoU / near-surface accuracy; **bold** is the best of the three (ties: the first). `simplify`",
+        "draws its default `samples_for(N)` points: max(400k, 300 N), so 614k at 2,048 leaves and 1.2M at",
+        "4,096, where 400k get too few to rank the last, tiny errors.",
         "",
-        f"| mesh | leaves | simplify | direct build | truncate | simplify, {BIG_SAMPLES:,} points | picked |",
-        "|---|---:|---|---|---|---|---|",
+        "| mesh | leaves | simplify | direct build | truncate | picked |",
+        "|---|---:|---|---|---|---|",
     ]
     losses = []
     for r in sweep:
@@ -283,19 +287,13 @@ def report(sweep: list[dict], times: list[dict], comp: list[dict], command: str,
             if _best(r, "near_accuracy") == k:
                 acc = f"**{acc}**"
             cells.append(f"{iou} / {acc}")
-        big = r["simplify_big"]
-        cells.append(f"{big['iou']:.4f} / {big['near_accuracy']:.4f}" if big else "")
         cells.append(r["picked"])
         lines.append(f"| {r['mesh']} | {r['budget']} | " + " | ".join(cells) + " |")
         for key in ("iou", "near_accuracy"):
             best = _best(r, key)
             if best != "simplify":
-                fix = ""
-                if big:
-                    fix = (f"; with {BIG_SAMPLES:,} points simplify has {big[key]:.4f}"
-                           + (" and is best" if big[key] > r[best][key] else ", still behind"))
                 losses.append(f"{r['mesh']} at {r['budget']} leaves: {best} has the better {key} "
-                              f"({r[best][key]:.4f} vs {r['simplify'][key]:.4f}{fix})")
+                              f"({r[best][key]:.4f} vs {r['simplify'][key]:.4f})")
     n_cells = 2 * len(sweep)
     picked_best = sum(r[r["picked"]][key] >= r[_best(r, key)][key] for r in sweep for key in ("iou", "near_accuracy"))
     not_simplify = [f"{r['mesh']} at {r['budget']}: {r['picked']}" for r in sweep if r["picked"] != "simplify"]

@@ -18,6 +18,7 @@ from shapetree.simplifier import (
     best_tree,
     disagreements,
     labelled_points,
+    samples_for,
     simplification_order,
     simplify,
     truncated,
@@ -94,6 +95,13 @@ def test_the_tree_at_every_budget_is_a_prefix_of_the_order_and_equals_simplify(t
         previous = t
     for budget in (1, 5, 77, 250):
         assert trees_equal(order.at(budget), simplify(tree_300, budget, n_samples=20_000))
+
+
+def test_the_default_sample_count_grows_with_the_budget(tree_300):
+    assert samples_for(1) == samples_for(1000) == 400_000
+    assert samples_for(2048) == 614_400 and samples_for(4096) == 1_228_800
+    # simplify's default is samples_for(budget): the order drawn with as many points gives the same tree
+    assert trees_equal(simplify(tree_300, 120), simplification_order(tree_300, n_samples=samples_for(120)).at(120))
 
 
 def test_collapse_leaves_says_which_branches_each_budget_keeps(tree_300):

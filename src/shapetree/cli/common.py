@@ -49,10 +49,11 @@ def save_tree(tree, out: Path, mesh=None, seed: int = 0, *, order=None, lossless
               flat: bool = False) -> None:
     """Write an occupancy tree as ``build`` and ``simplify`` do: progressive (its levels of detail from
     ``order``, else from the simplification order of ``tree`` on points labelled by ``mesh``, else by
-    the tree itself) unless ``flat`` or ``lossless``."""
+    the tree itself) unless ``flat`` or ``lossless``; with ``mesh``, the planes keep the bits the
+    tree's accuracy against it asks for (``shapetree.save``'s ``mesh``)."""
     if flat or lossless:
-        shapetree.save(tree, out, lossless=lossless)
+        shapetree.save(tree, out, lossless=lossless, mesh=mesh)
         return
     if order is None:
         order = shapetree.simplification_order(tree, mesh=mesh, seed=seed, min_leaves=min(tree.n_leaves, LADDER_START))
-    shapetree.save(tree, out, progressive=shapetree.detail_levels(order, max_leaves=tree.n_leaves))
+    shapetree.save(tree, out, progressive=shapetree.detail_levels(order, max_leaves=tree.n_leaves), mesh=mesh)

@@ -42,7 +42,7 @@ def refine(tree: str, mesh: str, output: str, passes: int, seed: int, samples: i
     t = shapetree.load(tree)
     m = shapetree.load_mesh(mesh)
     result = shapetree.refine_report(t, m, passes=passes, seed=seed, n_samples=samples, progress=not quiet)
-    shapetree.save(result.tree, out, lossless=lossless)
+    shapetree.save(result.tree, out, lossless=lossless, mesh=m)
     report_passes(result)
     click.echo(f"wrote {out}: {result.tree.n_leaves} leaves (from {t.n_leaves}), depth {result.tree.depth}, "
                f"{out.stat().st_size} bytes")

@@ -8,6 +8,7 @@ import click
 
 import shapetree
 
+from ..simplifier import samples_for
 from . import main
 from .common import LADDER_START, SEED, check_output, save_tree
 from .refine import report_passes
@@ -38,7 +39,8 @@ def simplify(tree: str, leaves: int, mesh: str | None, output: str, seed: int, l
     if flat or lossless:
         small = shapetree.simplify(t, leaves, mesh=m, seed=seed)
     else:  # the same order on to the coarsest level: every level of the progressive file
-        order = shapetree.simplification_order(t, mesh=m, seed=seed, min_leaves=min(leaves, LADDER_START))
+        order = shapetree.simplification_order(t, mesh=m, seed=seed, min_leaves=min(leaves, LADDER_START),
+                                               n_samples=samples_for(leaves))
         small = order.at(leaves)  # = shapetree.simplify(t, leaves, mesh=m, seed=seed)
     if refine:  # new planes: the file's levels come from the refined tree's own order
         result = shapetree.refine_report(small, m, seed=seed, progress=True)

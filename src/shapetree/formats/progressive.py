@@ -349,9 +349,10 @@ def quantize_levels(levels: Levels, precision: int | None = None, extra: int = q
     return encode_levels(levels, precision, extra, escapes)[1]
 
 
-def auto_precision(levels: Levels, extra: int = quantized.DEFAULT_NORMAL_EXTRA, escapes: bool = True) -> int:
+def auto_precision(levels: Levels, extra: int = quantized.DEFAULT_NORMAL_EXTRA, escapes: bool = True,
+                   budget: float = quantized.DISAGREEMENT_BUDGET) -> int:
     """``quantized.auto_precision`` of the finest level, its planes quantised as this file stores them."""
-    return quantized.auto_precision(levels.trees[-1], extra, escapes,
+    return quantized.auto_precision(levels.trees[-1], extra, escapes, budget=budget,
                                     planes_at=lambda p: _planes(encode_levels(levels, p, extra, escapes)[1][-1]))
 
 
@@ -375,10 +376,11 @@ def _deflate(levels: Levels, chunks: list[list[bytes]], split: bool) -> tuple[li
 
 
 def encode_file(levels: Levels, *, precision: int | None = None, normal_extra: int = quantized.DEFAULT_NORMAL_EXTRA,
-                escapes: bool = True) -> bytes:
-    """A progressive v2 file of ``levels`` (coding 2, or 1 without ``escapes``)."""
+                escapes: bool = True, budget: float = quantized.DISAGREEMENT_BUDGET) -> bytes:
+    """A progressive v2 file of ``levels`` (coding 2, or 1 without ``escapes``; ``precision`` None:
+    ``auto_precision`` within ``budget``)."""
     if precision is None:
-        precision = auto_precision(levels, normal_extra, escapes)
+        precision = auto_precision(levels, normal_extra, escapes, budget)
     if not (0 <= precision <= quantized.MAX_PRECISION and 0 <= normal_extra <= quantized.MAX_NORMAL_EXTRA):
         raise FormatError(f"precision must be in 0..{quantized.MAX_PRECISION} and normal_extra in "
                           f"0..{quantized.MAX_NORMAL_EXTRA}, got {precision} and {normal_extra}")

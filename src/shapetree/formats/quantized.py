@@ -29,7 +29,8 @@ MAX_NORMAL_BITS = 20  # 2^19 - 1 steps: float32 rounding of a decoded normal nev
 MAX_OFFSET_BITS = 30
 DISAGREEMENT_BUDGET = 1e-3  # automatic precision: quantised and float32 trees disagree on at most this
 AUTO_PRECISIONS = range(10, 17)  # ... fraction of the float32 tree's inside volume, at the first of these
-AUTO_SAMPLES = 200_000
+AUTO_SAMPLES = 200_000  # at the default budget; a smaller budget draws proportionally more ...
+MAX_AUTO_SAMPLES = 2_000_000  # ... up to this many
 DEFAULT_EXACT = "axis"  # which planes coding 2 stores as float32 (see plane_hints)
 MAX_FRAME = 2.0**100  # root box coordinates beyond this are refused (no overflow anywhere)
 
@@ -564,16 +565,30 @@ def disagreement(tree: Tree, q: Tree, samples: int = AUTO_SAMPLES) -> float:
     return float(np.count_nonzero(q.contains(pts) != inside)) / max(int(np.count_nonzero(inside)), 1)
 
 
+def budget_samples(budget: float) -> int:
+    """Points ``auto_precision`` checks a budget with: ``AUTO_SAMPLES`` at the default budget, more
+    for smaller ones (as many disagreeing points at the limit), at most ``MAX_AUTO_SAMPLES``."""
+    if budget >= DISAGREEMENT_BUDGET:
+        return AUTO_SAMPLES
+    if budget <= DISAGREEMENT_BUDGET * AUTO_SAMPLES / MAX_AUTO_SAMPLES:
+        return MAX_AUTO_SAMPLES
+    return int(np.ceil(AUTO_SAMPLES * DISAGREEMENT_BUDGET / budget))
+
+
 def auto_precision(tree: Tree, extra: int = DEFAULT_NORMAL_EXTRA, escapes: bool = True, exact: str = DEFAULT_EXACT,
                    budget: float = DISAGREEMENT_BUDGET, planes_at=None) -> int:
     """The precision shapetree writes when none is asked for: for an occupancy tree one of
     ``AUTO_PRECISIONS`` at which ``tree`` is already quantised (so saving a loaded file again loses
     nothing), else the lowest whose quantised tree stays within ``budget`` of ``tree`` (see
-    ``disagreement``; the highest when none does); ``DEFAULT_PRECISION`` for normal maps (the trees
-    of one file share one precision). ``planes_at(p)``: the quantised ``(normal, offset)`` at
-    precision ``p`` (default: ``encode_planes``'s, a flat file's)."""
+    ``disagreement``, on ``budget_samples(budget)`` points; the highest when none does);
+    ``DEFAULT_PRECISION`` for normal maps (the trees of one file share one precision).
+    ``planes_at(p)``: the quantised ``(normal, offset)`` at precision ``p`` (default:
+    ``encode_planes``'s, a flat file's)."""
     if tree.kind != Kind.OCCUPANCY:
         return DEFAULT_PRECISION
+    if not (isinstance(budget, (int, float)) and not isinstance(budget, bool) and 0.0 <= budget <= 1.0):
+        raise FormatError(f"the disagreement budget must be a number in [0, 1], got {budget!r}")
+    samples = budget_samples(budget)
     chosen = None
     branch = tree.left >= 0
     for p in AUTO_PRECISIONS:
@@ -583,7 +598,7 @@ def auto_precision(tree: Tree, extra: int = DEFAULT_NORMAL_EXTRA, escapes: bool 
             qn, qo = planes_at(p)
         if np.array_equal(qn[branch], tree.normal[branch]) and np.array_equal(qo[branch], tree.offset[branch]):
             return p  # already quantised at p (a loaded file saved again): keep it exactly
-        if chosen is None and disagreement(tree, tree.replace(normal=qn, offset=qo)) <= budget:
+        if chosen is None and disagreement(tree, tree.replace(normal=qn, offset=qo), samples) <= budget:
             chosen = p
     return AUTO_PRECISIONS[-1] if chosen is None else chosen
 

@@ -17,7 +17,9 @@ from ..tree import Kind, Tree
 from . import progressive as prog
 from . import stree_v1, stree_v2, treed
 from .atomic import write_atomic
+from .budget import mesh_budget
 from .progressive import Levels
+from .quantized import DISAGREEMENT_BUDGET
 
 
 @dataclass(frozen=True)
@@ -142,11 +144,12 @@ def level_sizes(path: str | Path) -> list[tuple[int, int]]:
 
 
 def write_trees(path: str | Path, trees: list[Tree], format: str | None = None, *, lossless: bool = False,
-                progressive: Levels | None = None) -> None:
+                progressive: Levels | None = None, budget: float = DISAGREEMENT_BUDGET) -> None:
     """Write trees atomically, in ``format`` ("stree" (v2), "stree-v1" or "treed"; default: by the
     suffix, .stree v2 for anything else). v2 quantises the planes (``formats.quantize`` gives the
-    tree as stored) unless ``lossless``; v1 and treed always store float32. ``progressive``: levels
-    of detail whose finest level is the one tree (see ``save``)."""
+    tree as stored; the precision the lowest within the disagreement ``budget``) unless
+    ``lossless``; v1 and treed always store float32. ``progressive``: levels of detail whose finest
+    level is the one tree (see ``save``)."""
     if format is None:
         suffix = Path(path).suffix.lower()
         fmt = next((f for f in FORMATS if suffix in f.suffixes), STREE)
@@ -158,18 +161,25 @@ def write_trees(path: str | Path, trees: list[Tree], format: str | None = None, 
             raise UsageError("progressive files are .stree v2 with quantised planes (not lossless, not v1 or treed)")
         if len(trees) != 1 or not _same_tree(progressive.trees[-1], trees[0]):
             raise UsageError("the finest level of a progressive file must be the tree written")
-        write_atomic(path, prog.encode_file(progressive))
+        write_atomic(path, prog.encode_file(progressive, budget=budget))
         return
-    write_atomic(path, fmt.encode(trees, lossless=True) if fmt is STREE and lossless else fmt.encode(trees))
+    write_atomic(path, fmt.encode(trees, lossless=lossless, budget=budget) if fmt is STREE else fmt.encode(trees))
 
 
 def save(trees: Tree | list[Tree], path: str | Path, lossless: bool = False, *,
-         progressive: Levels | None = None) -> None:
+         progressive: Levels | None = None, mesh=None) -> None:
     """Write one tree (or a normal-map ensemble) to ``path`` atomically: ``.stree`` v2 with quantised
     planes (``lossless``: float32 planes) unless the suffix names another format. ``progressive``
     (``shapetree.detail_levels(order)``, levels of detail ending at this tree): one file holding
-    every level, coarse first, that ``load(path, max_leaves=N)`` reads only a prefix of."""
-    write_trees(path, [trees] if isinstance(trees, Tree) else list(trees), lossless=lossless, progressive=progressive)
+    every level, coarse first, that ``load(path, max_leaves=N)`` reads only a prefix of. ``mesh``
+    (a ``Mesh`` or path: the mesh an occupancy tree approximates): the quantisation may add at most
+    a quarter of the tree's own error against it (``formats.budget.mesh_budget``), so accurate trees
+    keep more bits per plane; without it, at most 1e-3 of the tree's inside volume."""
+    trees = [trees] if isinstance(trees, Tree) else list(trees)
+    budget = DISAGREEMENT_BUDGET
+    if mesh is not None and not lossless and len(trees) == 1:
+        budget = mesh_budget(trees[0], mesh)
+    write_trees(path, trees, lossless=lossless, progressive=progressive, budget=budget)
 
 
 def _same_tree(a: Tree, b: Tree) -> bool:

@@ -134,11 +134,12 @@ def read_planes(data: bytes, pos: int, end: int, n_coded: int, left: np.ndarray,
 
 
 def encode_trees(trees: list[Tree], lossless: bool = False, *, precision: int | None = None,
-                 normal_extra: int = quantized.DEFAULT_NORMAL_EXTRA, escapes: bool = True) -> bytes:
+                 normal_extra: int = quantized.DEFAULT_NORMAL_EXTRA, escapes: bool = True,
+                 budget: float = quantized.DISAGREEMENT_BUDGET) -> bytes:
     """Serialise one occupancy tree, or one or more normal-map trees sharing bounds and frame:
     quantised planes (what ``quantized.quantize`` gives for the same ``precision``, a tolerance of
-    ``2^-precision`` of the box, None for ``quantized.auto_precision``, ``normal_extra`` and
-    ``escapes``: coding 2, or coding 1 without), or float32 ones when ``lossless``."""
+    ``2^-precision`` of the box, None for ``quantized.auto_precision`` within ``budget``, ``normal_extra``
+    and ``escapes``: coding 2, or coding 1 without), or float32 ones when ``lossless``."""
     kind = writable_kind(trees, "an occupancy file")
     t0 = trees[0]
     if any(not np.array_equal(t.origin, t0.origin) or t.scale != t0.scale for t in trees):
@@ -147,7 +148,7 @@ def encode_trees(trees: list[Tree], lossless: bool = False, *, precision: int | 
         coding, raw = FLOAT32_PLANES, encode_blocks(trees, kind)
     else:
         if precision is None:
-            precision = max(quantized.auto_precision(t, normal_extra, escapes) for t in trees)
+            precision = max(quantized.auto_precision(t, normal_extra, escapes, budget=budget) for t in trees)
         if not (0 <= precision <= quantized.MAX_PRECISION and 0 <= normal_extra <= quantized.MAX_NORMAL_EXTRA):
             raise FormatError(f"precision must be in 0..{quantized.MAX_PRECISION} and normal_extra in "
                               f"0..{quantized.MAX_NORMAL_EXTRA}, got {precision} and {normal_extra}")
