@@ -9,6 +9,7 @@ import click
 import shapetree
 from shapetree.builder import MAX_DEPTH, MAX_LEAVES
 
+from ..refiner import default_regrow
 from . import main
 from .common import SEED, check_output, given, save_tree
 from .refine import report_passes
@@ -31,7 +32,9 @@ from .refine import report_passes
               help="One level of detail only (default: progressive, every level of the simplification order "
                    "in one file, coarse first; about 4% larger at 16,384 leaves).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-@click.option("--refine", is_flag=True, help="Then re-fit its planes by TAO (docs/refine.md: pays on small trees).")
+@click.option("--refine", is_flag=True,
+              help="Then re-fit its planes by TAO and, up to 4,096 leaves, regrow its structure (docs/refine.md: "
+                   "pays on small trees).")
 def build(mesh: str, output: str, max_leaves: int | None, max_depth: int | None, seed: int,
           spike_tol: float | None, lossless: bool, flat: bool, quiet: bool, refine: bool) -> None:
     """Build an occupancy tree from MESH and write it to OUTPUT."""
@@ -44,7 +47,7 @@ def build(mesh: str, output: str, max_leaves: int | None, max_depth: int | None,
     for w in caught:
         click.echo(f"shapetree: warning: {w.message}", err=True)
     if refine:
-        result = shapetree.refine_report(tree, m, seed=seed, progress=not quiet)
+        result = shapetree.refine_report(tree, m, seed=seed, regrow=default_regrow(tree.n_leaves), progress=not quiet)
         report_passes(result)
         tree = result.tree
     save_tree(tree, out, m, seed, lossless=lossless, flat=flat)

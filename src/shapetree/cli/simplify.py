@@ -8,6 +8,7 @@ import click
 
 import shapetree
 
+from ..refiner import default_regrow
 from ..simplifier import samples_for
 from . import main
 from .common import LADDER_START, SEED, check_output, save_tree
@@ -24,7 +25,8 @@ from .refine import report_passes
 @click.option("--lossless", is_flag=True, help="Store float32 planes instead of quantised ones.")
 @click.option("--flat", is_flag=True,
               help="One level of detail only (default: progressive, the coarser trees of the same order in one file).")
-@click.option("--refine", is_flag=True, help="Then re-fit its planes against --mesh by TAO (docs/refine.md).")
+@click.option("--refine", is_flag=True,
+              help="Then re-fit its planes against --mesh by TAO and regrow its structure (docs/refine.md).")
 def simplify(tree: str, leaves: int, mesh: str | None, output: str, seed: int, lossless: bool, flat: bool,
              refine: bool) -> None:
     """Simplify an occupancy TREE to at most LEAVES leaves (greedy: the cheapest removals on points
@@ -43,7 +45,7 @@ def simplify(tree: str, leaves: int, mesh: str | None, output: str, seed: int, l
                                                n_samples=samples_for(leaves))
         small = order.at(leaves)  # = shapetree.simplify(t, leaves, mesh=m, seed=seed)
     if refine:  # new planes: the file's levels come from the refined tree's own order
-        result = shapetree.refine_report(small, m, seed=seed, progress=True)
+        result = shapetree.refine_report(small, m, seed=seed, regrow=default_regrow(small.n_leaves), progress=True)
         report_passes(result)
         small, order = result.tree, None
     seconds = time.perf_counter() - t0

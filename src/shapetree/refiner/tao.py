@@ -39,8 +39,16 @@ from ..simplifier import labelled_points
 from ..tree import Kind, Tree, tree_in_preorder
 from . import fresh, sweep
 from .fit import NEWTON_STEPS
+from .regrow import DEFAULT_SHARE as REGROW_SHARE
+from .regrow import prune_and_grow
 
 DEFAULT_PASSES = 3
+DEFAULT_REGROW = 0  # rounds of pruning and regrowing after the passes (regrow.py); the CLI asks for
+CLI_REGROW = 4  # ... this many on trees of at most REGROW_UP_TO leaves (docs/refine.md), none above
+REGROW_UP_TO = 4096
+MAX_REGROW = 100
+REGROW_PASSES = 2  # TAO passes that re-fit a regrown tree
+REGROW_STREAM = 0x9E6  # the rounds' points' seed offset
 DEFAULT_SAMPLES = 400_000
 DEFAULT_MIN_POINTS = 256
 MAX_PASSES = 1000
@@ -75,6 +83,22 @@ class PassStats:
     cpu_seconds: float
 
 
+@dataclass(frozen=True)
+class RoundStats:
+    """One round of regrowing (``regrow.prune_and_grow`` then ``REGROW_PASSES`` TAO passes).
+
+    held_out_before / held_out_after: mistakes on the held-out points of the tree before the round
+    and of the round's tree; accepted: the round's tree is kept (it made fewer);
+    leaves: its leaf count; seconds: wall-clock time of the round.
+    """
+
+    held_out_before: int
+    held_out_after: int
+    accepted: bool
+    leaves: int
+    seconds: float
+
+
 @dataclass(frozen=True, eq=False)
 class RefineResult:
     """What ``refine_report`` returns: the refined tree and one ``PassStats`` per pass run.
@@ -83,17 +107,19 @@ class RefineResult:
         the same distribution that neither the passes nor ``simplify``'s default seed used), or
         None without the check; kept_input: the refined tree made more of them, so ``tree`` is the
         input, unchanged (refinement fitted its points' noise rather than the shape).
+    rounds: one ``RoundStats`` per round of regrowing.
     """
 
     tree: Tree
     history: tuple[PassStats, ...]
     held_out: tuple[int, int] | None = None
     kept_input: bool = False
+    rounds: tuple[RoundStats, ...] = ()
 
 
 def refine(tree: Tree, mesh: Mesh | str, *, passes: int = DEFAULT_PASSES, seed: int = 0,
            n_samples: int = DEFAULT_SAMPLES, min_points: int = DEFAULT_MIN_POINTS, significance: float = 0.0,
-           held_out: bool = True, progress: bool = False) -> Tree:
+           held_out: bool = True, regrow: int = DEFAULT_REGROW, progress: bool = False) -> Tree:
     """The occupancy ``tree`` with its planes re-fitted and its leaves relabelled by TAO against
     ``mesh``'s winding numbers: same or fewer leaves, a training error that never rises. See the
     module docstring; ``refine_report`` also returns the training error of every pass.
@@ -106,15 +132,19 @@ def refine(tree: Tree, mesh: Mesh | str, *, passes: int = DEFAULT_PASSES, seed: 
     change (0: any drop; 1 keeps near-perfect trees from fitting noise, at some cost on small
     trees, see docs/refine.md); held_out: return the input unchanged when the refined tree makes
     more mistakes than it on ``n_samples`` held-out points of the same distribution (so refining
-    is kept only where it pays; see ``RefineResult``).
+    is kept only where it pays; see ``RefineResult``); regrow: rounds of pruning and regrowing the
+    structure after the passes (``regrow``: each round swaps a sixteenth of the leaves for better
+    splits and re-fits with ``REGROW_PASSES`` passes, and is kept only when it makes fewer mistakes
+    on the held-out points; the leaf count stays the input's).
     """
     return refine_report(tree, mesh, passes=passes, seed=seed, n_samples=n_samples, min_points=min_points,
-                         significance=significance, held_out=held_out, progress=progress).tree
+                         significance=significance, held_out=held_out, regrow=regrow, progress=progress).tree
 
 
 def refine_report(tree: Tree, mesh: Mesh | str, *, passes: int = DEFAULT_PASSES, seed: int = 0,
                   n_samples: int = DEFAULT_SAMPLES, min_points: int = DEFAULT_MIN_POINTS,
-                  significance: float = 0.0, held_out: bool = True, progress: bool = False) -> RefineResult:
+                  significance: float = 0.0, held_out: bool = True, regrow: int = DEFAULT_REGROW,
+                  progress: bool = False) -> RefineResult:
     """``refine``, with the statistics of every pass (``RefineResult.history``)."""
     if not isinstance(tree, Tree):
         raise UsageError(f"refine needs a Tree, got {type(tree).__name__}")
@@ -129,6 +159,7 @@ def refine_report(tree: Tree, mesh: Mesh | str, *, passes: int = DEFAULT_PASSES,
     significance = validate.real("significance", significance, 0.0, 100.0)
     progress = validate.flag("progress", progress)
     held_out = validate.flag("held_out", held_out)
+    regrow = validate.integer("regrow", regrow, 0, MAX_REGROW)
     m = as_mesh(mesh)
     run = _Run(tree, m, seed, n_samples, min_points, significance)
     history = []
@@ -140,14 +171,55 @@ def refine_report(tree: Tree, mesh: Mesh | str, *, passes: int = DEFAULT_PASSES,
             if stats.planes == 0 and stats.leaves == 0 and stats.pruned == 0:
                 break
     refined = run.tree(tree.meta, history)
-    if not held_out:
+    if not held_out and not regrow:
         return RefineResult(refined, tuple(history))
     pts, labels = labelled_points(tree, m, n=n_samples, seed=(seed * 0x9E3779B1 + HELD_OUT_STREAM) % (1 << 63))
-    mistakes = (int(np.count_nonzero(tree.contains(pts) != labels)),
-                int(np.count_nonzero(refined.contains(pts) != labels)))
-    if mistakes[1] > mistakes[0]:
-        return RefineResult(tree, tuple(history), mistakes, True)
-    return RefineResult(refined, tuple(history), mistakes, False)
+
+    def mistakes(t: Tree) -> int:
+        return int(np.count_nonzero(t.contains(pts) != labels))
+
+    rounds = []
+    if regrow:
+        refined, rounds = _regrow(refined, tree, m, seed, n_samples, min_points, significance, regrow, mistakes,
+                                  progress)
+    if not held_out:
+        return RefineResult(refined, tuple(history), rounds=tuple(rounds))
+    counts = (mistakes(tree), mistakes(refined))
+    if counts[1] > counts[0]:
+        return RefineResult(tree, tuple(history), counts, True, tuple(rounds))
+    return RefineResult(refined, tuple(history), counts, False, tuple(rounds))
+
+
+def default_regrow(n_leaves: int) -> int:
+    """The rounds of regrowing the CLI runs on a tree of ``n_leaves`` leaves: ``CLI_REGROW`` up to
+    ``REGROW_UP_TO`` leaves, where it pays, else 0 (each round costs ``REGROW_PASSES`` passes)."""
+    return CLI_REGROW if n_leaves <= REGROW_UP_TO else 0
+
+
+def _regrow(refined: Tree, tree: Tree, mesh: Mesh, seed: int, n_samples: int, min_points: int,
+            significance: float, rounds: int, mistakes, progress: bool) -> tuple[Tree, list[RoundStats]]:
+    """``rounds`` rounds of pruning and regrowing ``refined`` (see ``refine``), each kept only when
+    its tree makes fewer ``mistakes`` (on the held-out points); the leaf count stays ``tree``'s."""
+    best, best_count = refined, mistakes(refined)
+    k = max(1, round(REGROW_SHARE * tree.n_leaves))
+    out = []
+    with progress_bar("regrowing", rounds, "rounds", progress) as update:
+        for r in range(rounds):
+            t0 = time.perf_counter()
+            round_seed = (seed * 0x9E3779B1 + REGROW_STREAM + 2 * r) % (1 << 63)
+            prune_on = labelled_points(best, mesh, n=n_samples, seed=round_seed)
+            grow_on = labelled_points(best, mesh, n=n_samples, seed=(round_seed + 1) % (1 << 63))
+            grown = prune_and_grow(best, prune_on, grow_on, k, leaves=tree.n_leaves)
+            run = _Run(grown, mesh, round_seed, n_samples, min_points, significance)
+            history = [run.sweep(p) for p in range(REGROW_PASSES)]
+            candidate = run.tree(tree.meta, history)
+            count = mistakes(candidate)
+            out.append(RoundStats(best_count, count, count < best_count, candidate.n_leaves,
+                                  time.perf_counter() - t0))
+            if count < best_count:
+                best, best_count = candidate, count
+            update(r + 1)
+    return best, out
 
 
 class _Run:

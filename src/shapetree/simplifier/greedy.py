@@ -196,15 +196,25 @@ def _order(tree: Tree, stop_leaves: int, mesh, seed: int, n_samples: int) -> Sim
     seed = validate.integer("seed", seed, 0, validate.MAX_SEED)
     n_samples = validate.integer("n_samples", n_samples, 1, 1 << 31)
     pts, labels = labelled_points(tree, mesh, n=n_samples, seed=seed)
-    home = tree.apply(pts)
+    return order_on_points(tree, pts, labels, stop_leaves)
+
+
+def order_on_points(tree: Tree, points: np.ndarray, labels: np.ndarray, min_leaves: int = 1) -> SimplificationOrder:
+    """The greedy simplification order of ``tree`` down to ``min_leaves`` leaves on the given labelled
+    points ((k, 3) float64 in the tree's bounds, (k,) bool): what ``simplification_order`` runs on the
+    points it draws."""
+    _check_budget(min_leaves)
+    tree = _check_tree(tree)
+    home = tree.apply(points)
     start_error = int(np.count_nonzero(tree.value[home] != labels))
     # the kernels route points with the tree's side rule, in the tree's frame
     node, keep, leaf_value, error = greedy_steps(tree.left, tree.right, tree.value, tree.normal, tree.offset,
-                                                 np.ascontiguousarray(tree.to_frame(pts)), labels, home,
-                                                 stop_leaves, MAX_SPLICE, MAX_SPLICE_POINTS)
+                                                 np.ascontiguousarray(tree.to_frame(points)),
+                                                 np.ascontiguousarray(labels, np.bool_), home,
+                                                 min_leaves, MAX_SPLICE, MAX_SPLICE_POINTS)
     for a in (node, keep, leaf_value, error):
         a.flags.writeable = False
-    return SimplificationOrder(tree, node, keep, leaf_value, error, start_error, len(pts))
+    return SimplificationOrder(tree, node, keep, leaf_value, error, start_error, len(points))
 
 
 def _check_budget(max_leaves) -> None:
@@ -219,4 +229,4 @@ def _check_tree(tree) -> Tree:
     return tree
 
 
-__all__ = ["SimplificationOrder", "labelled_points", "samples_for", "simplification_order", "simplify"]
+__all__ = ["SimplificationOrder", "labelled_points", "order_on_points", "samples_for", "simplification_order", "simplify"]
