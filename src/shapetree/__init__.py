@@ -12,7 +12,8 @@ The front door::
     order = shapetree.simplification_order(tree, mesh="mesh.off")  # every budget at once
     shapetree.save(tree, "lod.stree", progressive=shapetree.detail_levels(order))
     coarse = shapetree.load("lod.stree", max_leaves=512)          # reads only a prefix
-    small = shapetree.refine(small, "mesh.off", passes=3)        # TAO: re-fit the planes
+    small = shapetree.refine(small, "mesh.off", passes=3, regrow=4)  # TAO + prune-and-regrow rounds
+    shapetree.save(small, "small.stree", mesh="mesh.off")         # precision from the tree's error
 
 Stages live in subpackages: ``mesh`` (loading, labels, sampling), ``builder``, ``simplifier``,
 ``refiner``, ``renderer``, ``extract``, ``formats``, ``tree`` (the Tree and its kernels), ``metrics``.

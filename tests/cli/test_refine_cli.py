@@ -56,6 +56,8 @@ def test_simplify_refine_refits_after_pruning(tmp_path, small_tree):
     (["refine", "{tree}", "missing.off", "-o", "{out}"], 1, "missing.off"),
     (["refine", "{tree}", BUNNY, "-o", "{out}", "--passes", "-1"], 2, "--passes"),
     (["refine", "{tree}", BUNNY, "-o", "{out}", "--passes", "two"], 2, "--passes"),
+    (["refine", "{tree}", BUNNY, "-o", "{out}", "--regrow", "-1"], 2, "--regrow"),
+    (["refine", "{tree}", BUNNY, "-o", "{out}", "--regrow", "1000"], 2, "--regrow"),
     (["refine", "{tree}", BUNNY, "-o", "{dir}/o.png"], 2, ".stree"),
     (["refine", "{tree}", BUNNY, "-o", "{out}", "--samples", "1"], 2, "--samples"),
     (["refine", "{dir}/nothing.stree", BUNNY, "-o", "{out}"], 1, "no such file"),
