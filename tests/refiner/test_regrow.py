@@ -88,8 +88,9 @@ def test_rounds_are_kept_only_when_held_out_points_improve(bunny):
                                                                               n_samples=60_000, min_points=64).tree)
     best = plain.held_out[1]
     for r in result.rounds:
-        assert r.held_out_before == best and r.accepted == (r.held_out_after < best)
-        best = min(best, r.held_out_after)
+        # kept: fewer held-out mistakes in all (and no more on either half, which the totals do not show)
+        assert r.held_out_before == best and (not r.accepted or r.held_out_after < best)
+        best = r.held_out_after if r.accepted else best
     assert result.held_out[1] == best <= plain.held_out[1]
     assert any(r.accepted for r in result.rounds)  # a 48-leaf bunny has leaves worth swapping
     assert result.tree.n_leaves <= small.n_leaves

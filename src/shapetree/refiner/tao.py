@@ -36,6 +36,7 @@ from ..errors import UsageError
 from ..mesh import Mesh, as_mesh, inside
 from ..progress import progress_bar
 from ..simplifier import labelled_points
+from ..simplifier.greedy import SURFACE_SHARE
 from ..tree import Kind, Tree, tree_in_preorder
 from . import fresh, sweep
 from .fit import NEWTON_STEPS
@@ -105,8 +106,9 @@ class RefineResult:
 
     held_out: mistakes of the input and of the refined tree on held-out labelled points (points of
         the same distribution that neither the passes nor ``simplify``'s default seed used), or
-        None without the check; kept_input: the refined tree made more of them, so ``tree`` is the
-        input, unchanged (refinement fitted its points' noise rather than the shape).
+        None without the check; kept_input: the refined tree made more of them on the uniform half
+        or on the near-surface half, so ``tree`` is the input, unchanged (refinement fitted its
+        points' noise rather than the shape, or traded volume for surface).
     rounds: one ``RoundStats`` per round of regrowing.
     """
 
@@ -131,11 +133,12 @@ def refine(tree: Tree, mesh: Mesh | str, *, passes: int = DEFAULT_PASSES, seed: 
     significance: a new plane must lower its care error by this many standard errors of the
     change (0: any drop; 1 keeps near-perfect trees from fitting noise, at some cost on small
     trees, see docs/refine.md); held_out: return the input unchanged when the refined tree makes
-    more mistakes than it on ``n_samples`` held-out points of the same distribution (so refining
-    is kept only where it pays; see ``RefineResult``); regrow: rounds of pruning and regrowing the
-    structure after the passes (``regrow``: each round swaps a sixteenth of the leaves for better
-    splits and re-fits with ``REGROW_PASSES`` passes, and is kept only when it makes fewer mistakes
-    on the held-out points; the leaf count stays the input's).
+    more mistakes than it on either half (uniform, near the surface) of ``n_samples`` held-out
+    points of the same distribution (so refining is kept only where it pays; see
+    ``RefineResult``); regrow: rounds of pruning and regrowing the structure after the passes
+    (``regrow``: each round swaps a sixteenth of the leaves for better splits and re-fits with
+    ``REGROW_PASSES`` passes, and is kept only when it makes fewer mistakes on the held-out points
+    and no more on either half; the leaf count stays the input's).
     """
     return refine_report(tree, mesh, passes=passes, seed=seed, n_samples=n_samples, min_points=min_points,
                          significance=significance, held_out=held_out, regrow=regrow, progress=progress).tree
@@ -174,9 +177,13 @@ def refine_report(tree: Tree, mesh: Mesh | str, *, passes: int = DEFAULT_PASSES,
     if not held_out and not regrow:
         return RefineResult(refined, tuple(history))
     pts, labels = labelled_points(tree, m, n=n_samples, seed=(seed * 0x9E3779B1 + HELD_OUT_STREAM) % (1 << 63))
+    n_uniform = n_samples - round(SURFACE_SHARE * n_samples)  # labelled_points: the uniform half first
 
-    def mistakes(t: Tree) -> int:
-        return int(np.count_nonzero(t.contains(pts) != labels))
+    def mistakes(t: Tree) -> np.ndarray:
+        """(2,) int64: mistakes on the held-out points uniform in the box (the volume, IoU's
+        half) and on those near the surface."""
+        wrong = t.contains(pts) != labels
+        return np.array([np.count_nonzero(wrong[:n_uniform]), np.count_nonzero(wrong[n_uniform:])], np.int64)
 
     rounds = []
     if regrow:
@@ -184,8 +191,9 @@ def refine_report(tree: Tree, mesh: Mesh | str, *, passes: int = DEFAULT_PASSES,
                                   progress)
     if not held_out:
         return RefineResult(refined, tuple(history), rounds=tuple(rounds))
-    counts = (mistakes(tree), mistakes(refined))
-    if counts[1] > counts[0]:
+    before, after = mistakes(tree), mistakes(refined)
+    counts = (int(before.sum()), int(after.sum()))
+    if np.any(after > before):  # worse in the volume or near the surface: not worth it
         return RefineResult(tree, tuple(history), counts, True, tuple(rounds))
     return RefineResult(refined, tuple(history), counts, False, tuple(rounds))
 
@@ -199,7 +207,8 @@ def default_regrow(n_leaves: int) -> int:
 def _regrow(refined: Tree, tree: Tree, mesh: Mesh, seed: int, n_samples: int, min_points: int,
             significance: float, rounds: int, mistakes, progress: bool) -> tuple[Tree, list[RoundStats]]:
     """``rounds`` rounds of pruning and regrowing ``refined`` (see ``refine``), each kept only when
-    its tree makes fewer ``mistakes`` (on the held-out points); the leaf count stays ``tree``'s."""
+    its tree makes fewer ``mistakes`` on the held-out points, and no more on either half of them
+    (uniform in the box, near the surface); the leaf count stays ``tree``'s."""
     best, best_count = refined, mistakes(refined)
     k = max(1, round(REGROW_SHARE * tree.n_leaves))
     out = []
@@ -214,9 +223,10 @@ def _regrow(refined: Tree, tree: Tree, mesh: Mesh, seed: int, n_samples: int, mi
             history = [run.sweep(p) for p in range(REGROW_PASSES)]
             candidate = run.tree(tree.meta, history)
             count = mistakes(candidate)
-            out.append(RoundStats(best_count, count, count < best_count, candidate.n_leaves,
+            better = bool(count.sum() < best_count.sum() and np.all(count <= best_count))
+            out.append(RoundStats(int(best_count.sum()), int(count.sum()), better, candidate.n_leaves,
                                   time.perf_counter() - t0))
-            if count < best_count:
+            if better:
                 best, best_count = candidate, count
             update(r + 1)
     return best, out
