@@ -85,7 +85,7 @@ def stored(tree: shapetree.Tree, mesh=None) -> tuple[int, shapetree.Tree]:
     made from, as ``shapetree build`` and ``simplify`` write it (precision from its error)."""
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "tree.stree"
-        shapetree.save(tree, path, mesh=mesh)
+        shapetree.save(tree, path, budget=None if mesh is None else shapetree.quantization_budget(tree, mesh))
         return path.stat().st_size, shapetree.load(path)
 
 
@@ -246,7 +246,7 @@ def report(sweep: list[dict], times: list[dict], comp: list[dict], command: str,
         "max_leaves=N, seed=0)`, *truncate* the best-first truncation of the full tree",
         "(`shapetree.simplifier.truncated`, the LOD previews). One `simplification_order` per sample count",
         "gives its budgets (`order.at(N)` is `simplify(full, N)`). Files are saved with the mesh, as",
-        "`shapetree simplify --mesh` writes them (`shapetree.save(tree, path, mesh=mesh)`: the precision",
+        "`shapetree simplify --mesh` writes them (`save(tree, path, budget=quantization_budget(tree, mesh))`: the precision",
         "follows the tree's error against the mesh).",
         "",
         *target_lines(sweep, times),

@@ -13,7 +13,7 @@ The front door::
     shapetree.save(tree, "lod.stree", progressive=shapetree.detail_levels(order))
     coarse = shapetree.load("lod.stree", max_leaves=512)          # reads only a prefix
     small = shapetree.refine(small, "mesh.off", passes=3, regrow=4)  # TAO + prune-and-regrow rounds
-    shapetree.save(small, "small.stree", mesh="mesh.off")         # precision from the tree's error
+    shapetree.save(small, "small.stree", budget=shapetree.quantization_budget(small, "mesh.off"))
 
 Stages live in subpackages: ``mesh`` (loading, labels, sampling), ``builder``, ``simplifier``,
 ``refiner``, ``renderer``, ``extract``, ``formats``, ``tree`` (the Tree and its kernels), ``metrics``.
@@ -31,11 +31,12 @@ from .errors import FormatError, MeshError, MeshWarning, ShapetreeError, UsageEr
 _HOMES = {
     "BuildSettings": "builder", "build": "builder", "fit_normals": "builder",
     "level_sizes": "formats", "load": "formats", "read_trees": "formats", "save": "formats",
-    "Mesh": "mesh", "load_mesh": "mesh",
+    "Mesh": "mesh", "load_mesh": "mesh", "quantization_budget": "metrics",
     "Camera": "renderer", "Material": "renderer", "RayHits": "renderer", "orbit_camera": "renderer",
     "raycast": "renderer", "render": "renderer",
     "refine": "refiner", "refine_report": "refiner",
-    "detail_levels": "simplifier", "simplification_order": "simplifier", "simplify": "simplifier",
+    "detail_levels": "simplifier", "samples_for": "simplifier", "simplification_order": "simplifier",
+    "simplify": "simplifier",
     "truncated": "simplifier",
     "Kind": "tree", "Tree": "tree",
 }
@@ -44,9 +45,10 @@ if TYPE_CHECKING:
     from .builder import BuildSettings, build, fit_normals
     from .formats import level_sizes, load, read_trees, save
     from .mesh import Mesh, load_mesh
+    from .metrics import quantization_budget
     from .refiner import refine, refine_report
     from .renderer import Camera, Material, RayHits, orbit_camera, raycast, render
-    from .simplifier import detail_levels, simplification_order, simplify, truncated
+    from .simplifier import detail_levels, samples_for, simplification_order, simplify, truncated
     from .tree import Kind, Tree
 
 
@@ -90,11 +92,13 @@ __all__ = [
     "load",
     "load_mesh",
     "orbit_camera",
+    "quantization_budget",
     "raycast",
     "read_trees",
     "refine",
     "refine_report",
     "render",
+    "samples_for",
     "save",
     "simplification_order",
     "simplify",

@@ -20,6 +20,32 @@ PADDING = 0.05  # IoU box: the mesh's box grown by this much on every side (norm
 NEAR_SIGMA = 0.01  # near-surface noise per axis (normalised units)
 FSCORE_THRESHOLDS = {"fscore_1": 0.01, "fscore_2": 0.02}
 
+ERROR_SHARE = 0.25  # a file's quantisation may add at most this share of the tree's own error ...
+ERROR_SAMPLES = 1_000_000  # ... measured on this many seeded uniform points in its bounds
+
+
+def tree_error(tree: Tree, mesh) -> float:
+    """The volume where occupancy ``tree`` and ``mesh`` (a ``Mesh`` or path; winding number > 1/2)
+    disagree, as a fraction of the tree's inside volume, by ``ERROR_SAMPLES`` seeded uniform points
+    in the tree's bounds."""
+    pts = np.random.default_rng(0).uniform(tree.bounds[0], tree.bounds[1], (ERROR_SAMPLES, 3))
+    occupied = tree.contains(pts)
+    wrong = np.count_nonzero(occupied != inside(as_mesh(mesh), pts))
+    return float(wrong) / max(int(np.count_nonzero(occupied)), 1)
+
+
+def quantization_budget(tree: Tree, mesh) -> float:
+    """How far ``shapetree.save(tree, path, budget=...)`` may let quantised planes move ``tree``, an
+    approximation of ``mesh``: ``ERROR_SHARE`` of ``tree_error(tree, mesh)``, at most the budget
+    used without a mesh (1e-3 of the tree's inside volume), so an accurate tree (a CAD part at a
+    few thousand leaves) keeps the bits its accuracy needs; that budget for normal-map trees."""
+    from .formats.quantized import DISAGREEMENT_BUDGET
+    from .tree import Kind
+
+    if tree.kind != Kind.OCCUPANCY:
+        return DISAGREEMENT_BUDGET
+    return min(DISAGREEMENT_BUDGET, ERROR_SHARE * tree_error(tree, mesh))
+
 
 def normalisation(mesh: Mesh) -> tuple[np.ndarray, float]:
     """Centre ``(3,) float64`` and scale such that ``(x - centre) * scale`` has longest side 1."""

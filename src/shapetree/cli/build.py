@@ -8,8 +8,8 @@ import click
 
 import shapetree
 from shapetree.builder import MAX_DEPTH, MAX_LEAVES
+from shapetree.refiner import default_regrow
 
-from ..refiner import default_regrow
 from . import main
 from .common import SEED, check_output, given, save_tree
 from .refine import report_passes

@@ -50,10 +50,11 @@ def save_tree(tree, out: Path, mesh=None, seed: int = 0, *, order=None, lossless
     """Write an occupancy tree as ``build`` and ``simplify`` do: progressive (its levels of detail from
     ``order``, else from the simplification order of ``tree`` on points labelled by ``mesh``, else by
     the tree itself) unless ``flat`` or ``lossless``; with ``mesh``, the planes keep the bits the
-    tree's accuracy against it asks for (``shapetree.save``'s ``mesh``)."""
+    tree's accuracy against it asks for (``shapetree.quantization_budget``)."""
+    budget = shapetree.quantization_budget(tree, mesh) if mesh is not None and not lossless else None
     if flat or lossless:
-        shapetree.save(tree, out, lossless=lossless, mesh=mesh)
+        shapetree.save(tree, out, lossless=lossless, budget=budget)
         return
     if order is None:
         order = shapetree.simplification_order(tree, mesh=mesh, seed=seed, min_leaves=min(tree.n_leaves, LADDER_START))
-    shapetree.save(tree, out, progressive=shapetree.detail_levels(order, max_leaves=tree.n_leaves), mesh=mesh)
+    shapetree.save(tree, out, progressive=shapetree.detail_levels(order, max_leaves=tree.n_leaves), budget=budget)

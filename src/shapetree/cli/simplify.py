@@ -7,9 +7,8 @@ import time
 import click
 
 import shapetree
+from shapetree.refiner import default_regrow
 
-from ..refiner import default_regrow
-from ..simplifier import samples_for
 from . import main
 from .common import LADDER_START, SEED, check_output, save_tree
 from .refine import report_passes
@@ -42,7 +41,7 @@ def simplify(tree: str, leaves: int, mesh: str | None, output: str, seed: int, l
         small = shapetree.simplify(t, leaves, mesh=m, seed=seed)
     else:  # the same order on to the coarsest level: every level of the progressive file
         order = shapetree.simplification_order(t, mesh=m, seed=seed, min_leaves=min(leaves, LADDER_START),
-                                               n_samples=samples_for(leaves))
+                                               n_samples=shapetree.samples_for(leaves))
         small = order.at(leaves)  # = shapetree.simplify(t, leaves, mesh=m, seed=seed)
     if refine:  # new planes: the file's levels come from the refined tree's own order
         result = shapetree.refine_report(small, m, seed=seed, regrow=default_regrow(small.n_leaves), progress=True)

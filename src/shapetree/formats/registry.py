@@ -17,7 +17,6 @@ from ..tree import Kind, Tree
 from . import progressive as prog
 from . import stree_v1, stree_v2, treed
 from .atomic import write_atomic
-from .budget import mesh_budget
 from .progressive import Levels
 from .quantized import DISAGREEMENT_BUDGET
 
@@ -167,19 +166,18 @@ def write_trees(path: str | Path, trees: list[Tree], format: str | None = None, 
 
 
 def save(trees: Tree | list[Tree], path: str | Path, lossless: bool = False, *,
-         progressive: Levels | None = None, mesh=None) -> None:
+         progressive: Levels | None = None, budget: float | None = None) -> None:
     """Write one tree (or a normal-map ensemble) to ``path`` atomically: ``.stree`` v2 with quantised
     planes (``lossless``: float32 planes) unless the suffix names another format. ``progressive``
     (``shapetree.detail_levels(order)``, levels of detail ending at this tree): one file holding
-    every level, coarse first, that ``load(path, max_leaves=N)`` reads only a prefix of. ``mesh``
-    (a ``Mesh`` or path: the mesh an occupancy tree approximates): the quantisation may add at most
-    a quarter of the tree's own error against it (``formats.budget.mesh_budget``), so accurate trees
-    keep more bits per plane; without it, at most 1e-3 of the tree's inside volume."""
-    trees = [trees] if isinstance(trees, Tree) else list(trees)
-    budget = DISAGREEMENT_BUDGET
-    if mesh is not None and not lossless and len(trees) == 1:
-        budget = mesh_budget(trees[0], mesh)
-    write_trees(path, trees, lossless=lossless, progressive=progressive, budget=budget)
+    every level, coarse first, that ``load(path, max_leaves=N)`` reads only a prefix of.
+    ``budget``: the volume, a fraction of the tree's inside volume, where the quantised tree may
+    disagree with the float32 one (the precision is the lowest within it; None: 1e-3); with the mesh known,
+    ``shapetree.quantization_budget(tree, mesh)`` lets it add at most a quarter of the tree's own
+    error, so accurate trees keep more bits per plane (``shapetree build``, ``simplify --mesh``
+    and ``refine`` do that)."""
+    write_trees(path, [trees] if isinstance(trees, Tree) else list(trees), lossless=lossless,
+                progressive=progressive, budget=DISAGREEMENT_BUDGET if budget is None else budget)
 
 
 def _same_tree(a: Tree, b: Tree) -> bool:
