@@ -20,7 +20,7 @@ PADDING = 0.05  # IoU box: the mesh's box grown by this much on every side (norm
 NEAR_SIGMA = 0.01  # near-surface noise per axis (normalised units)
 FSCORE_THRESHOLDS = {"fscore_1": 0.01, "fscore_2": 0.02}
 
-ERROR_SHARE = 0.25  # a file's quantisation may add at most this share of the tree's own error ...
+ERROR_SHARE = 0.5  # a file's quantisation may add at most this share of the tree's own error ...
 ERROR_SAMPLES = 1_000_000  # ... measured on this many seeded uniform points in its bounds
 
 

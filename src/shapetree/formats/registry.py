@@ -173,7 +173,7 @@ def save(trees: Tree | list[Tree], path: str | Path, lossless: bool = False, *,
     every level, coarse first, that ``load(path, max_leaves=N)`` reads only a prefix of.
     ``budget``: the volume, a fraction of the tree's inside volume, where the quantised tree may
     disagree with the float32 one (the precision is the lowest within it; None: 1e-3); with the mesh known,
-    ``shapetree.quantization_budget(tree, mesh)`` lets it add at most a quarter of the tree's own
+    ``shapetree.quantization_budget(tree, mesh)`` lets it add at most half of the tree's own
     error, so accurate trees keep more bits per plane (``shapetree build``, ``simplify --mesh``
     and ``refine`` do that)."""
     write_trees(path, [trees] if isinstance(trees, Tree) else list(trees), lossless=lossless,
