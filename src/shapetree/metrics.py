@@ -13,8 +13,9 @@ import numpy as np
 
 from .builder.normal_map import surface_normal_samples
 from .extract import tree_surface
+from .formats.quantized import DISAGREEMENT_BUDGET, volume_disagreement
 from .mesh import Mesh, as_mesh, inside, sample_surface
-from .tree import Tree, predict_normals
+from .tree import Kind, Tree, predict_normals
 
 PADDING = 0.05  # IoU box: the mesh's box grown by this much on every side (normalised units)
 NEAR_SIGMA = 0.01  # near-surface noise per axis (normalised units)
@@ -28,10 +29,8 @@ def tree_error(tree: Tree, mesh) -> float:
     """The volume where occupancy ``tree`` and ``mesh`` (a ``Mesh`` or path; winding number > 1/2)
     disagree, as a fraction of the tree's inside volume, by ``ERROR_SAMPLES`` seeded uniform points
     in the tree's bounds."""
-    pts = np.random.default_rng(0).uniform(tree.bounds[0], tree.bounds[1], (ERROR_SAMPLES, 3))
-    occupied = tree.contains(pts)
-    wrong = np.count_nonzero(occupied != inside(as_mesh(mesh), pts))
-    return float(wrong) / max(int(np.count_nonzero(occupied)), 1)
+    m = as_mesh(mesh)
+    return volume_disagreement(tree, lambda pts: inside(m, pts), ERROR_SAMPLES)
 
 
 def quantization_budget(tree: Tree, mesh) -> float:
@@ -39,9 +38,6 @@ def quantization_budget(tree: Tree, mesh) -> float:
     approximation of ``mesh``: ``ERROR_SHARE`` of ``tree_error(tree, mesh)``, at most the budget
     used without a mesh (1e-3 of the tree's inside volume), so an accurate tree (a CAD part at a
     few thousand leaves) keeps the bits its accuracy needs; that budget for normal-map trees."""
-    from .formats.quantized import DISAGREEMENT_BUDGET
-    from .tree import Kind
-
     if tree.kind != Kind.OCCUPANCY:
         return DISAGREEMENT_BUDGET
     return min(DISAGREEMENT_BUDGET, ERROR_SHARE * tree_error(tree, mesh))

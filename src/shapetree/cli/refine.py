@@ -55,7 +55,8 @@ def refine(tree: str, mesh: str, output: str, passes: int, seed: int, samples: i
     rounds = default_regrow(t.n_leaves) if regrow is None else regrow
     result = shapetree.refine_report(t, m, passes=passes, seed=seed, n_samples=samples, regrow=rounds,
                                      progress=not quiet)
-    shapetree.save(result.tree, out, lossless=lossless, budget=shapetree.quantization_budget(result.tree, m))
+    budget = None if lossless else shapetree.quantization_budget(result.tree, m)
+    shapetree.save(result.tree, out, lossless=lossless, budget=budget)
     report_passes(result)
     click.echo(f"wrote {out}: {result.tree.n_leaves} leaves (from {t.n_leaves}), depth {result.tree.depth}, "
                f"{out.stat().st_size} bytes")

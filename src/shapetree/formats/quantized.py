@@ -557,12 +557,19 @@ def checked_root_box(tree: Tree) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
+def volume_disagreement(tree: Tree, other, samples: int) -> float:
+    """The volume where occupancy ``tree`` and ``other`` (a function of (k, 3) points giving (k,)
+    bool) disagree, as a fraction of ``tree``'s inside volume, by ``samples`` seeded uniform points
+    in the tree's bounds."""
+    pts = np.random.default_rng(0).uniform(tree.bounds[0], tree.bounds[1], (samples, 3))
+    inside = tree.contains(pts)
+    return float(np.count_nonzero(np.asarray(other(pts)) != inside)) / max(int(np.count_nonzero(inside)), 1)
+
+
 def disagreement(tree: Tree, q: Tree, samples: int = AUTO_SAMPLES) -> float:
     """The volume where occupancy trees ``q`` and ``tree`` disagree, as a fraction of ``tree``'s inside
     volume, by ``samples`` seeded uniform points in the bounds."""
-    pts = np.random.default_rng(0).uniform(tree.bounds[0], tree.bounds[1], (samples, 3))
-    inside = tree.contains(pts)
-    return float(np.count_nonzero(q.contains(pts) != inside)) / max(int(np.count_nonzero(inside)), 1)
+    return volume_disagreement(tree, q.contains, samples)
 
 
 def budget_samples(budget: float) -> int:

@@ -36,7 +36,7 @@ from ..errors import UsageError
 from ..mesh import Mesh, as_mesh, inside
 from ..progress import progress_bar
 from ..simplifier import labelled_points
-from ..simplifier.greedy import SURFACE_SHARE
+from ..simplifier.greedy import uniform_count
 from ..tree import Kind, Tree, tree_in_preorder
 from . import fresh, sweep
 from .fit import NEWTON_STEPS
@@ -177,7 +177,7 @@ def refine_report(tree: Tree, mesh: Mesh | str, *, passes: int = DEFAULT_PASSES,
     if not held_out and not regrow:
         return RefineResult(refined, tuple(history))
     pts, labels = labelled_points(tree, m, n=n_samples, seed=(seed * 0x9E3779B1 + HELD_OUT_STREAM) % (1 << 63))
-    n_uniform = n_samples - round(SURFACE_SHARE * n_samples)  # labelled_points: the uniform half first
+    n_uniform = uniform_count(n_samples)  # labelled_points: the uniform half first
 
     def mistakes(t: Tree) -> np.ndarray:
         """(2,) int64: mistakes on the held-out points uniform in the box (the volume, IoU's

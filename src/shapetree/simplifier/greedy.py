@@ -146,7 +146,7 @@ def labelled_points(tree: Tree, mesh: Mesh | str | None = None, *, n: int = DEFA
     m = as_mesh(mesh) if mesh is not None else None
     rng = np.random.default_rng(seed)
     lo, hi = tree.bounds
-    n_surface = round(SURFACE_SHARE * n)
+    n_surface = n - uniform_count(n)
     uniform = rng.uniform(lo, hi, (n - n_surface, 3))
     if m is not None:
         mlo, mhi = m.bounds
@@ -161,6 +161,12 @@ def labelled_points(tree: Tree, mesh: Mesh | str | None = None, *, n: int = DEFA
     pts = pts[np.all((pts >= lo) & (pts <= hi), axis=1)]
     labels = inside(m, pts) if m is not None else tree.contains(pts)
     return np.ascontiguousarray(pts), np.ascontiguousarray(labels, np.bool_)
+
+
+def uniform_count(n: int) -> int:
+    """How many of ``labelled_points(..., n=n)`` are the uniform ones: they come first, and all of
+    them are kept (only near-surface points can fall outside the box)."""
+    return n - round(SURFACE_SHARE * n)
 
 
 def _tree_surface_points(tree: Tree, n: int, rng: np.random.Generator, sigma: float) -> np.ndarray:
@@ -229,4 +235,5 @@ def _check_tree(tree) -> Tree:
     return tree
 
 
-__all__ = ["SimplificationOrder", "labelled_points", "order_on_points", "samples_for", "simplification_order", "simplify"]
+__all__ = ["SimplificationOrder", "labelled_points", "order_on_points", "samples_for", "simplification_order", "simplify",
+           "uniform_count"]
