@@ -1,6 +1,7 @@
 """Bytes per leaf of the .stree codings and what quantising the planes costs in IoU.
 
-For each mesh and leaf budget: the size of the tree as v2 plane coding 2 (quantised with escapes, the default; `--coding 1` without),
+For each mesh and leaf budget: the size of the tree as v2 plane coding 3 (quantised in exact cells, with escapes: the default;
+`--coding 2` in boxes, `--coding 1` in boxes without escapes),
 coding 0 (float32, ``lossless``) and v1 (float32, no deflate; computed from its layout since v1
 cannot hold framed trees), and the IoU against the mesh (Occupancy Networks protocol,
 ``shapetree.metrics.occupancy_metrics``) of the float32 and the quantised tree. Built trees are
@@ -23,7 +24,7 @@ from shapetree.formats import encode_trees, quantize
 from shapetree.formats.quantized import DEFAULT_NORMAL_EXTRA, auto_precision, encode_planes
 from shapetree.formats.stree_v1 import HEADER as V1_HEADER
 from shapetree.formats.stree_v1 import tree_bytes
-from shapetree.formats.stree_v2 import ESCAPED_PLANES, VERSION
+from shapetree.formats.stree_v2 import CELL_PLANES, CODINGS, VERSION
 from shapetree.metrics import occupancy_metrics
 
 SHARED = ["cgal_bunny00.off", "cgal_fandisk.off", "netgen_hinge.stl", "netgen_part1.stl", "cgal_armadillo.off",
@@ -48,11 +49,10 @@ def main() -> None:
     ap.add_argument("--leaves", nargs="+", type=int, default=[512, 2048, 16384])
     ap.add_argument("--precision", type=int, default=None, help="default: per file (auto_precision)")
     ap.add_argument("--extra", type=int, default=DEFAULT_NORMAL_EXTRA)
-    ap.add_argument("--coding", type=int, choices=[1, 2], default=ESCAPED_PLANES)
+    ap.add_argument("--coding", type=int, choices=list(CODINGS), default=CELL_PLANES)
     ap.add_argument("--samples", type=int, default=100_000, help="IoU points (and near-surface points)")
     args = ap.parse_args()
     rows = []
-    escapes = args.coding == ESCAPED_PLANES
     print(f"plane coding {args.coding} of .stree v{VERSION}: precision {args.precision or 'auto'}, "
           f"normal extra {args.extra}")
     print(f"| mesh | leaves | precision | coding {args.coding} B/leaf | coding 0 B/leaf | v1 B/leaf | plane bits/branch "
@@ -63,11 +63,11 @@ def main() -> None:
         for leaves in args.leaves:
             tree = built(name, leaves)
             t0 = time.perf_counter()
-            q1 = encode_trees([tree], precision=args.precision, normal_extra=args.extra, escapes=escapes)
+            q1 = encode_trees([tree], precision=args.precision, normal_extra=args.extra, coding=args.coding)
             seconds = time.perf_counter() - t0
-            p = args.precision if args.precision is not None else auto_precision(tree, args.extra, escapes)
-            planes, _, _ = encode_planes(tree, p, args.extra, escapes)
-            q = quantize(tree, p, args.extra, escapes)
+            p = args.precision if args.precision is not None else auto_precision(tree, args.extra, args.coding)
+            planes, _, _ = encode_planes(tree, p, args.extra, args.coding)
+            q = quantize(tree, p, args.extra, args.coding)
             n = tree.n_leaves
             c0 = len(encode_trees([tree], lossless=True))
             v1 = V1_HEADER.size + tree_bytes(n, tree.kind) + 4

@@ -1,4 +1,4 @@
-"""Plane coding 1 of .stree v2: quantised planes that follow their cell, decoded exactly as
+"""Plane codings 1, 2 and 3 of .stree v2: quantised planes that follow their cell, decoded exactly as
 ``quantize`` predicts, and validated like every other part of the file."""
 
 from __future__ import annotations
@@ -16,7 +16,10 @@ from test_stree_v2 import framed_tree, patched, with_crc
 from shapetree import FormatError, Kind
 from shapetree.formats import decode_stree, encode_trees, quantize
 from shapetree.formats.quantized import (
+    CODINGS,
     DEFAULT_PRECISION,
+    ESCAPED_PLANES,
+    QUANTIZED_PLANES,
     DISAGREEMENT_BUDGET,
     auto_precision,
     disagreement,
@@ -29,22 +32,22 @@ from shapetree.tree import trees_equal
 
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n_leaves=st.integers(1, 300), kind=st.sampled_from(list(Kind)),
-       cad=st.booleans(), escapes=st.booleans())
-def test_decode_of_encode_is_quantize_and_quantize_is_idempotent(seed, n_leaves, kind, cad, escapes):
+       cad=st.booleans(), coding=st.sampled_from(CODINGS))
+def test_decode_of_encode_is_quantize_and_quantize_is_idempotent(seed, n_leaves, kind, cad, coding):
     rng = np.random.default_rng(seed)
     trees = [framed_tree(rng, n_leaves, kind)]
     if kind == Kind.NORMALS:
         trees.append(framed_tree(rng, max(1, n_leaves // 3), kind))
     if cad:
         trees = [cad_like(t, rng) for t in trees]
-    data = encode_trees(trees, escapes=escapes)
-    assert data[6] == (2 if escapes else 1)
+    data = encode_trees(trees, coding=coding)
+    assert data[6] == coding
     back = decode_stree(data)
-    expected = [quantize(t, escapes=escapes) for t in trees]
+    expected = [quantize(t, coding=coding) for t in trees]
     assert all(trees_equal(a, b) for a, b in zip(back, expected, strict=True))
-    assert all(trees_equal(quantize(q, escapes=escapes), q) for q in expected)
+    assert all(trees_equal(quantize(q, coding=coding), q) for q in expected)
     precision = zlib.decompress(data[HEADER.size:-4])[0]  # idempotent at the file's precision too
-    assert all(trees_equal(quantize(q, precision, escapes=escapes), q) for q in expected)
+    assert all(trees_equal(quantize(q, precision, coding=coding), q) for q in expected)
     if kind == Kind.NORMALS:  # leaf vectors stay float32
         assert all(np.array_equal(a.value, t.value) for a, t in zip(back, trees, strict=True))
 
@@ -78,8 +81,8 @@ def test_axis_planes_are_stored_exactly_and_repeated_planes_reuse_the_first():
             j = seen[key]
             assert np.array_equal(q.normal[i], q.normal[j]) and q.offset[i] == q.offset[j]
         seen.setdefault(key, i)
-    reused = len(encode_planes(tree, exact="none")[0])
-    assert reused < len(encode_planes(tree, escapes=False)[0])
+    reused = len(encode_planes(tree, coding=ESCAPED_PLANES, exact="none")[0])
+    assert reused < len(encode_planes(tree, coding=QUANTIZED_PLANES)[0])
 
 
 def test_quantised_planes_stay_within_the_tolerance_of_the_originals():

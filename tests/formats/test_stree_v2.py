@@ -75,7 +75,7 @@ PACKED_SIZE_AT = HEADER.size - 4
 
 @pytest.mark.parametrize("offset, fmt, value, message", [
     (5, "<B", 7, "unknown tree kind"),
-    (6, "<B", 3, "plane coding"),
+    (6, "<B", 4, "plane coding"),
     (7, "<B", 2, "flags"),  # 1: a progressive file (test_progressive.py)
     (8, "<H", 2, "tree count"),
     (RAW_SIZE_AT, "<I", 10**9, "implausible"),

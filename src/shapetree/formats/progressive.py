@@ -26,11 +26,11 @@ from ..tree import Kind, Tree
 from . import quantized
 from .stree_v1 import MAGIC, MAX_LEAVES, encode_structure
 from .stree_v2 import (
-    ESCAPED_PLANES,
+    CODINGS,
+    DEFAULT_CODING,
     HEADER,
     MAX_RATIO,
     PROGRESSIVE,
-    QUANTIZED_PLANES,
     VERSION,
     Header,
     min_plane_bytes,
@@ -290,7 +290,7 @@ def decode_delta(ins, grow, shape, n_leaves, oleft, oright, ovalue):
 # -- the file -------------------------------------------------------------------------------------
 
 def encode_levels(levels: Levels, precision: int, extra: int = quantized.DEFAULT_NORMAL_EXTRA,
-                  escapes: bool = True) -> tuple[list[list[bytes]], list[Tree]]:
+                  coding: int = DEFAULT_CODING) -> tuple[list[list[bytes]], list[Tree]]:
     """The raw (inflated) chunks of ``levels``, each as its parts (the streams, each with its size
     first), and the level trees as the file stores them (every plane quantised in its box in the
     level where it first appears; later levels keep it)."""
@@ -331,7 +331,7 @@ def encode_levels(levels: Levels, precision: int, extra: int = quantized.DEFAULT
             head = [COUNT.pack(len(b)) + b.tobytes() for b in streams]
         normal = np.where(known[:, None], qn_id[ids], t.normal)
         offset = np.where(known, qo_id[ids], t.offset)
-        planes, qn, qo = quantized.encode_known(normal, offset, t.left, t.right, lo, hi, tol, extra, escapes, key[ids],
+        planes, qn, qo = quantized.encode_known(normal, offset, t.left, t.right, lo, hi, tol, extra, coding, key[ids],
                                                 mark[ids], known, table)
         qn_id[ids[branch]] = qn[branch]
         qo_id[ids[branch]] = qo[branch]
@@ -342,18 +342,18 @@ def encode_levels(levels: Levels, precision: int, extra: int = quantized.DEFAULT
 
 
 def quantize_levels(levels: Levels, precision: int | None = None, extra: int = quantized.DEFAULT_NORMAL_EXTRA,
-                    escapes: bool = True) -> list[Tree]:
+                    coding: int = DEFAULT_CODING) -> list[Tree]:
     """The level trees exactly as the progressive file ``encode_file`` writes stores them."""
     if precision is None:
-        precision = auto_precision(levels, extra, escapes)
-    return encode_levels(levels, precision, extra, escapes)[1]
+        precision = auto_precision(levels, extra, coding)
+    return encode_levels(levels, precision, extra, coding)[1]
 
 
-def auto_precision(levels: Levels, extra: int = quantized.DEFAULT_NORMAL_EXTRA, escapes: bool = True,
+def auto_precision(levels: Levels, extra: int = quantized.DEFAULT_NORMAL_EXTRA, coding: int = DEFAULT_CODING,
                    budget: float = quantized.DISAGREEMENT_BUDGET) -> int:
     """``quantized.auto_precision`` of the finest level, its planes quantised as this file stores them."""
-    return quantized.auto_precision(levels.trees[-1], extra, escapes, budget=budget,
-                                    planes_at=lambda p: _planes(encode_levels(levels, p, extra, escapes)[1][-1]))
+    return quantized.auto_precision(levels.trees[-1], extra, coding, budget=budget,
+                                    planes_at=lambda p: _planes(encode_levels(levels, p, extra, coding)[1][-1]))
 
 
 def _planes(t: Tree) -> tuple[np.ndarray, np.ndarray]:
@@ -376,15 +376,17 @@ def _deflate(levels: Levels, chunks: list[list[bytes]], split: bool) -> tuple[li
 
 
 def encode_file(levels: Levels, *, precision: int | None = None, normal_extra: int = quantized.DEFAULT_NORMAL_EXTRA,
-                escapes: bool = True, budget: float = quantized.DISAGREEMENT_BUDGET) -> bytes:
-    """A progressive v2 file of ``levels`` (coding 2, or 1 without ``escapes``; ``precision`` None:
+                coding: int = DEFAULT_CODING, budget: float = quantized.DISAGREEMENT_BUDGET) -> bytes:
+    """A progressive v2 file of ``levels`` (plane ``coding`` 3, or 1 or 2; ``precision`` None:
     ``auto_precision`` within ``budget``)."""
+    if coding not in CODINGS:
+        raise FormatError(f"plane coding must be one of {CODINGS}, got {coding!r}")
     if precision is None:
-        precision = auto_precision(levels, normal_extra, escapes, budget)
+        precision = auto_precision(levels, normal_extra, coding, budget)
     if not (0 <= precision <= quantized.MAX_PRECISION and 0 <= normal_extra <= quantized.MAX_NORMAL_EXTRA):
         raise FormatError(f"precision must be in 0..{quantized.MAX_PRECISION} and normal_extra in "
                           f"0..{quantized.MAX_NORMAL_EXTRA}, got {precision} and {normal_extra}")
-    chunks, _ = encode_levels(levels, precision, normal_extra, escapes)
+    chunks, _ = encode_levels(levels, precision, normal_extra, coding)
     # a deflate block per stream (its own Huffman codes: the flag streams are skewed) pays on large
     # trees, one block per chunk on small ones: keep the smaller (readers do not care)
     packed, rows = min((_deflate(levels, chunks, split) for split in (True, False)), key=lambda r: sum(map(len, r[0])))
@@ -392,7 +394,7 @@ def encode_file(levels: Levels, *, precision: int | None = None, normal_extra: i
     n = len(rows)
     rend = sum(len(p) for parts in chunks for p in parts)
     pend = sum(map(len, packed))
-    head = HEADER.pack(MAGIC, VERSION, Kind.OCCUPANCY, ESCAPED_PLANES if escapes else QUANTIZED_PLANES, PROGRESSIVE, 1,
+    head = HEADER.pack(MAGIC, VERSION, Kind.OCCUPANCY, coding, PROGRESSIVE, 1,
                        0, *full.bounds.reshape(-1).tolist(), *full.origin.tolist(), full.scale, rend,
                        COUNT.size + LEVEL.size * n + 4 + pend)
     head += COUNT.pack(n) + b"".join(rows)
@@ -438,7 +440,7 @@ def read_table(read, size: int, name: str, start: bytes = b"") -> tuple[Header, 
     if zlib.crc32(memoryview(head)[:table_end]) != COUNT.unpack_from(head, table_end)[0]:
         raise FormatError(f"{name}: header checksum mismatch (file is corrupted)")
     h = parse_header(head, name)
-    if h.flags != PROGRESSIVE or h.coding not in (QUANTIZED_PLANES, ESCAPED_PLANES) or h.kind != Kind.OCCUPANCY:
+    if h.flags != PROGRESSIVE or h.coding not in CODINGS or h.kind != Kind.OCCUPANCY:
         raise FormatError(f"{name}: a progressive file holds one occupancy tree with quantised planes")
     if HEADER.size + h.packed_size + 4 != size:
         raise FormatError(f"{name}: header says {h.packed_size} packed bytes, the file holds {size - HEADER.size - 4}")
@@ -473,7 +475,7 @@ def decode_levels(h: Header, levels: list[Level], stream: bytes, upto: int, name
     """Levels ``0..upto`` from the zlib stream's first ``levels[upto].packed_end`` bytes (each chunk's CRC
     checked before it is inflated)."""
     lo, hi = h.root_box
-    escapes = h.coding == ESCAPED_PLANES
+    coding = h.coding
     inflater = zlib.decompressobj()
     table = quantized.PlaneTable(0, 0)
     out: list[Tree] = []
@@ -498,12 +500,12 @@ def decode_levels(h: Header, levels: list[Level], stream: bytes, upto: int, name
         table.reserve(lv.leaves - 1)
         if i == 0:
             _, extra, tol = read_parameters(raw, size, lo, hi, name)
-            arrays, pos = read_quantized_tree(raw, 2, size, Kind.OCCUPANCY, lo, hi, tol, extra, escapes, table, name)
+            arrays, pos = read_quantized_tree(raw, 2, size, Kind.OCCUPANCY, lo, hi, tol, extra, coding, table, name)
             if arrays[2].shape[0] != 2 * lv.leaves - 1:
                 raise FormatError(f"{name}: level 0 holds {(arrays[2].shape[0] + 1) // 2} leaves, the table says "
                                   f"{lv.leaves}")
         else:
-            arrays, pos = _read_delta(raw, size, out[-1], lv.leaves, lo, hi, tol, extra, escapes, table, name)
+            arrays, pos = _read_delta(raw, size, out[-1], lv.leaves, lo, hi, tol, extra, coding, table, name)
         if pos != size:
             raise FormatError(f"{name}: {size - pos} unexpected trailing bytes in level {i}")
         out.append(h.trees([arrays])[0])
@@ -511,7 +513,7 @@ def decode_levels(h: Header, levels: list[Level], stream: bytes, upto: int, name
     return out
 
 
-def _read_delta(raw: bytes, end: int, old: Tree, n_leaves: int, lo, hi, tol, extra, escapes,
+def _read_delta(raw: bytes, end: int, old: Tree, n_leaves: int, lo, hi, tol, extra, coding,
                 table: quantized.PlaneTable, name: str) -> tuple[tuple, int]:
     new = n_leaves - old.n_leaves
     pos = 0
@@ -524,7 +526,7 @@ def _read_delta(raw: bytes, end: int, old: Tree, n_leaves: int, lo, hi, tol, ext
             raise FormatError(f"{name}: invalid {what} stream size {size}")
         streams.append(np.frombuffer(raw, np.uint8, size, pos + 4))
         pos += 4 + size
-    if pos + 4 + min_plane_bytes(new + 1, escapes) > end or 8 * len(streams[2]) < new:
+    if pos + 4 + min_plane_bytes(new + 1, coding) > end or 8 * len(streams[2]) < new:
         raise FormatError(f"{name}: level streams too short for {new} new leaves")
     left, right, value, old_of, status = decode_delta(*streams, n_leaves, old.left.astype(np.int64),
                                                       old.right.astype(np.int64), old.value)
@@ -534,7 +536,7 @@ def _read_delta(raw: bytes, end: int, old: Tree, n_leaves: int, lo, hi, tol, ext
     known = (old_of >= 0) & (left >= 0) & (old.left[src] >= 0)
     kn = np.where(known[:, None], old.normal[src], np.float32(0))
     ko = np.where(known, old.offset[src], np.float32(0))
-    normal, offset, pos = read_planes(raw, pos, end, new, left, right, lo, hi, tol, extra, escapes, table,
+    normal, offset, pos = read_planes(raw, pos, end, new, left, right, lo, hi, tol, extra, coding, table,
                                       known, kn, ko, name)
     return (normal, offset, left, right, value), pos
 

@@ -1,5 +1,5 @@
-"""Plane codings 1 and 2 of ``.stree`` v2 (see ``docs/format.md``): quantised planes whose precision follows
-the cell they cut.
+"""Plane codings 1, 2 and 3 of ``.stree`` v2 (see ``docs/format.md``): quantised planes whose precision
+follows the cell they cut.
 
 Every node keeps a conservative axis-aligned box of its cell in frame coordinates, propagated from
 the root box with the *quantised* planes. A branch's normal is an octahedral code whose bit count
@@ -9,7 +9,9 @@ The decoder recomputes the same boxes, so it knows every bit count. All arithmet
 ``+ - * /`` and comparisons (no FMA: numba's fastmath stays off), so the browser reader computes
 bit-identical planes. Coding 2 adds an escape (the unused normal code ``2m + 1``) to reuse an earlier
 coded plane or to store a float32 plane exactly (axis planes: CAD faces the builder hits exactly),
-and ``auto_precision`` picks the tolerance per file from a disagreement budget.
+and ``auto_precision`` picks the tolerance per file from a disagreement budget. Coding 3 (the default) is
+coding 2 with every node's exact cell (``cells``: the convex polytope its ancestors' planes cut from
+the root box) in place of its box: a tighter region, so fewer bits for the same tolerance.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 
 from ..errors import FormatError
 from ..tree import Kind, Tree
+from . import cells
 
 DEFAULT_PRECISION = 12  # tolerance 2^-12 of the frame box's longest side
 DEFAULT_NORMAL_EXTRA = 0  # normal bits = offset-scale bits of the box + this (format_size: 0 beats 1 by 2%)
@@ -31,6 +34,11 @@ DISAGREEMENT_BUDGET = 1e-3  # automatic precision: quantised and float32 trees d
 AUTO_PRECISIONS = range(10, 17)  # ... fraction of the float32 tree's inside volume, at the first of these
 AUTO_SAMPLES = 200_000  # at the default budget; a smaller budget draws proportionally more ...
 MAX_AUTO_SAMPLES = 2_000_000  # ... up to this many
+QUANTIZED_PLANES = 1  # plane codings of .stree v2 (docs/format.md): quantised in boxes,
+ESCAPED_PLANES = 2  # ... with escapes to reused and exact float32 planes,
+CELL_PLANES = 3  # ... and in the nodes' exact cells instead of boxes (the default)
+CODINGS = (QUANTIZED_PLANES, ESCAPED_PLANES, CELL_PLANES)
+DEFAULT_CODING = ESCAPED_PLANES
 DEFAULT_EXACT = "axis"  # which planes coding 2 stores as float32 (see plane_hints)
 MAX_FRAME = 2.0**100  # root box coordinates beyond this are refused (no overflow anywhere)
 
@@ -144,6 +152,100 @@ def _split_children(i, qn, qo, left, right, lo, hi, nq, mins, maxs):
     _split_box(nq, np.float64(qo[i]), lo[i], hi[i], mins, maxs, lo[left[i]], hi[left[i]], lo[right[i]], hi[right[i]])
 
 
+@nb.njit(cache=True)
+def _split_region(i, has_cell, qn, qo, left, right, lo, hi, nq, mins, maxs, depth, px, ids, cnt, start, top, a, b, s):
+    """After branch ``i``'s plane ``qn[i], qo[i]`` is known: its children's depths, boxes ``lo, hi`` (a
+    cell's box is its bounding box) and, for children at depth <= ``cells.CELL_DEPTH`` of a node with a cell
+    (``has_cell``: the popped cell at vertices ``a..b``), their cells pushed (right first, so the left
+    child's is on top; leaves get none). Returns the stack's new top."""
+    n_nodes = left.shape[0]
+    li = left[i]
+    ri = right[i]
+    depth[li] = depth[i] + 1
+    depth[ri] = depth[i] + 1
+    if not has_cell or depth[i] >= cells.CELL_DEPTH:
+        _split_children(i, qn, qo, left, right, lo, hi, nq, mins, maxs)
+        return top
+    n0 = np.float64(qn[i, 0])
+    n1 = np.float64(qn[i, 1])
+    n2 = np.float64(qn[i, 2])
+    o = np.float64(qo[i])
+    l0, l1, r0, r1 = cells.split_cell(px, ids, cnt, a, b, n0, n1, n2, o, cells.ROOT_IDS + i, lo[i], hi[i],
+                                cells.ROOT_IDS + n_nodes + 6 * li, cells.ROOT_IDS + n_nodes + 6 * ri, s)
+    cells.cell_bounds(px, l0, l1, lo[li], hi[li])
+    cells.cell_bounds(px, r0, r1, lo[ri], hi[ri])
+    at = a
+    if left[ri] >= 0:
+        cells.move_cells(px, ids, cnt, r0, at, r1 - r0)
+        at += r1 - r0
+        top += 1
+        start[top] = at
+    if left[li] >= 0:
+        cells.move_cells(px, ids, cnt, l0, at, l1 - l0)
+        at += l1 - l0
+        top += 1
+        start[top] = at
+    return top
+
+
+@nb.njit(cache=True)
+def _root_region(use_cells, root_lo, root_hi, n_nodes):
+    """The per-node boxes (the root's set), depths, and the cell stack with the root box's cell on it
+    when ``use_cells`` (coding 3): ``(lo, hi, depth, points, ids, id counts, starts, top, scratch)``."""
+    lo = np.empty((n_nodes, 3), np.float64)
+    hi = np.empty((n_nodes, 3), np.float64)
+    lo[0] = root_lo
+    hi[0] = root_hi
+    depth = np.zeros(n_nodes, np.int64)
+    cap = (cells.CELL_DEPTH + 4) * cells.CELL_VERTICES if use_cells else 0
+    px = np.zeros((cap, 3), np.float64)
+    ids = np.zeros((cap, cells.VERTEX_PLANES), np.int64)
+    cnt = np.zeros(cap, np.int64)
+    start = np.zeros(cells.CELL_DEPTH + 4, np.int64)
+    top = 0
+    if use_cells:
+        start[1] = cells.write_box(px, ids, cnt, 0, root_lo, root_hi, 0)
+        top = 1
+    return lo, hi, depth, px, ids, cnt, start, top, np.empty(cells.CELL_VERTICES, np.float64)
+
+
+@nb.njit(cache=True, inline="always")
+def _pop_cell(has_cell, start, top):
+    """Take the top cell off the stack: ``(new top, first vertex, end)``; nothing without a cell."""
+    if has_cell:
+        return top - 1, start[top - 1], start[top]
+    return top, 0, 0
+
+@nb.njit(cache=True)
+def region_boxes(normal, offset, left, right, root_lo, root_hi, use_cells):
+    """Every node's box as the codings see it for planes ``normal, offset`` (float32, the quantised
+    ones): coding 3's cell bounding boxes (``use_cells``; boxes below ``cells.CELL_DEPTH``) or codings
+    1 and 2's boxes: ``(lo, hi)``, (n, 3) float64 each."""
+    n_nodes = left.shape[0]
+    lo, hi, depth, px, ids, cnt, start, top, scratch = _root_region(use_cells, root_lo, root_hi, n_nodes)
+    nq = np.empty(3, np.float64)
+    mins = np.empty(3, np.float64)
+    maxs = np.empty(3, np.float64)
+    for i in range(n_nodes):
+        if left[i] < 0:
+            continue
+        has_cell = use_cells and depth[i] <= cells.CELL_DEPTH
+        top, va, vb = _pop_cell(has_cell, start, top)  # the node's cell: vertices va..vb of the stack
+        top = _split_region(i, has_cell, normal, offset, left, right, lo, hi, nq, mins, maxs, depth, px, ids, cnt,
+                            start, top, va, vb, scratch)
+    return lo, hi
+
+
+@nb.njit(cache=True, inline="always")
+def _region_range(has_cell, px, va, vb, x, y, z, lo, hi, tol, nq, mins, maxs):
+    """``_offset_range`` over the node's cell (vertices ``va..vb``) when it has one, else over its box."""
+    if not has_cell:
+        return _offset_range(x, y, z, lo, hi, tol, nq, mins, maxs)
+    nq[0], nq[1], nq[2] = np.float64(x), np.float64(y), np.float64(z)
+    lo_int, width = cells.cell_range(px, va, vb, nq[0], nq[1], nq[2])
+    return lo_int, width, _bits_for(width, tol, MAX_OFFSET_BITS)
+
+
 @nb.njit(cache=True, inline="always")
 def _table_bits(size):
     """Bits of an index into a table of ``size`` planes: the smallest ``w`` with ``2^w >= size``."""
@@ -215,7 +317,7 @@ def _reuse_fits(qn, qo, n0, n1, n2, o, lo, hi, tol):
 
 
 @nb.njit(cache=True)
-def encode_step(normal, offset, left, right, root_lo, root_hi, tol, extra, escapes, key, exact, known,
+def encode_step(normal, offset, left, right, root_lo, root_hi, tol, extra, escapes, use_cells, key, exact, known,
                 tqn, tqo, tstored, class_slot, size):
     """The encoder's pass over one tree in pre-order, shared by the flat and the progressive codings:
     returns (codes (n, 8) int64, widths (n, 8) int64, the quantised float32 normal (n, 3) and offset
@@ -224,22 +326,22 @@ def encode_step(normal, offset, left, right, root_lo, root_hi, tol, extra, escap
     follow from it. With ``escapes`` (coding 2) a branch whose plane is of the same class (``key``) as
     an earlier coded one reuses the first of them (``class_slot[key]``, an index into the table
     ``tqn, tqo, tstored`` of coded planes) when that stays within the tolerance, and one marked
-    ``exact`` is stored as float32; the table and ``class_slot`` are updated in place."""
+    ``exact`` is stored as float32; the table and ``class_slot`` are updated in place. ``use_cells``
+    (coding 3): codes follow the nodes' exact cells (``cells``) instead of their boxes."""
     n_nodes = left.shape[0]
     codes = np.zeros((n_nodes, 8), np.int64)
     widths = np.zeros((n_nodes, 8), np.int64)
     qn = np.zeros((n_nodes, 3), np.float32)
     qo = np.zeros(n_nodes, np.float32)
-    lo = np.empty((n_nodes, 3), np.float64)
-    hi = np.empty((n_nodes, 3), np.float64)
-    lo[0] = root_lo
-    hi[0] = root_hi
+    lo, hi, depth, px, ids, cnt, start, top, scratch = _root_region(use_cells, root_lo, root_hi, n_nodes)
     nq = np.empty(3, np.float64)
     mins = np.empty(3, np.float64)
     maxs = np.empty(3, np.float64)
     for i in range(n_nodes):
         if left[i] < 0:
             continue
+        has_cell = use_cells and depth[i] <= cells.CELL_DEPTH
+        top, va, vb = _pop_cell(has_cell, start, top)  # the node's cell: vertices va..vb of the stack
         if known[i]:
             qn[i] = normal[i]
             qo[i] = offset[i]
@@ -288,7 +390,7 @@ def encode_step(normal, offset, left, right, root_lo, root_hi, tol, extra, escap
                 ca = min(max(int(np.round(a * m)) + m, 0), 2 * m)
                 cb = min(max(int(np.round(b * m)) + m, 0), 2 * m)
                 x, y, z = _octahedral(ca, cb, m)
-                lo_int, width, bo = _offset_range(x, y, z, lo[i], hi[i], tol, nq, mins, maxs)
+                lo_int, width, bo = _region_range(has_cell, px, va, vb, x, y, z, lo[i], hi[i], tol, nq, mins, maxs)
                 # aim at the original plane where it passes closest to the box's centre
                 c0 = (lo[i, 0] + hi[i, 0]) * 0.5
                 c1 = (lo[i, 1] + hi[i, 1]) * 0.5
@@ -311,7 +413,8 @@ def encode_step(normal, offset, left, right, root_lo, root_hi, tol, extra, escap
                 if class_slot[key[i]] < 0:
                     class_slot[key[i]] = size
                 size += 1
-        _split_children(i, qn, qo, left, right, lo, hi, nq, mins, maxs)
+        top = _split_region(i, has_cell, qn, qo, left, right, lo, hi, nq, mins, maxs, depth, px, ids, cnt, start, top,
+                            va, vb, scratch)
     return codes, widths, qn, qo, size
 
 
@@ -345,20 +448,18 @@ def _read(bits, pos, width):
 
 
 @nb.njit(cache=True)
-def decode_step(bits, left, right, root_lo, root_hi, tol, extra, escapes, known, kn, ko, tqn, tqo, size):
+def decode_step(bits, left, right, root_lo, root_hi, tol, extra, escapes, use_cells, known, kn, ko, tqn, tqo, size):
     """Rebuild the float32 planes of one tree from its plane stream, the decoder's pass shared by the
     flat and the progressive codings: (normal, offset, status, the plane table's new size); status 0,
     or -1 the stream ends early, -2 an invalid normal code (or escape), -3 stray bytes or non-zero
     padding, -4 a non-finite offset. A ``known`` branch's plane is ``kn[i], ko[i]`` (read nothing);
     the others are read in pre-order and, unless reused, appended to the table ``tqn, tqo`` of coded
-    planes (``size`` entries so far; room for every branch). ``escapes``: coding 2."""
+    planes (``size`` entries so far; room for every branch). ``escapes``: coding 2 and 3;
+    ``use_cells``: coding 3 (codes follow the nodes' exact cells)."""
     n_nodes = left.shape[0]
     qn = np.zeros((n_nodes, 3), np.float32)
     qo = np.zeros(n_nodes, np.float32)
-    lo = np.empty((n_nodes, 3), np.float64)
-    hi = np.empty((n_nodes, 3), np.float64)
-    lo[0] = root_lo
-    hi[0] = root_hi
+    lo, hi, depth, px, ids, cnt, start, top, scratch = _root_region(use_cells, root_lo, root_hi, n_nodes)
     nq = np.empty(3, np.float64)
     mins = np.empty(3, np.float64)
     maxs = np.empty(3, np.float64)
@@ -367,10 +468,13 @@ def decode_step(bits, left, right, root_lo, root_hi, tol, extra, escapes, known,
     for i in range(n_nodes):
         if left[i] < 0:
             continue
+        has_cell = use_cells and depth[i] <= cells.CELL_DEPTH
+        top, va, vb = _pop_cell(has_cell, start, top)  # the node's cell: vertices va..vb of the stack
         if known[i]:
             qn[i] = kn[i]
             qo[i] = ko[i]
-            _split_children(i, qn, qo, left, right, lo, hi, nq, mins, maxs)
+            top = _split_region(i, has_cell, qn, qo, left, right, lo, hi, nq, mins, maxs, depth, px, ids, cnt, start,
+                                top, va, vb, scratch)
             continue
         bn = _normal_bits(lo[i], hi[i], tol, extra)
         m = (1 << (bn - 1)) - 1
@@ -433,7 +537,7 @@ def decode_step(bits, left, right, root_lo, root_hi, tol, extra, escapes, known,
             if ca > 2 * m or cb > 2 * m:
                 return qn, qo, -2, size
             x, y, z = _octahedral(ca, cb, m)
-            lo_int, width, bo = _offset_range(x, y, z, lo[i], hi[i], tol, nq, mins, maxs)
+            lo_int, width, bo = _region_range(has_cell, px, va, vb, x, y, z, lo[i], hi[i], tol, nq, mins, maxs)
             if pos + bo > total:
                 return qn, qo, -1, size
             q = _read(bits, pos, bo)
@@ -446,7 +550,8 @@ def decode_step(bits, left, right, root_lo, root_hi, tol, extra, escapes, known,
             tqn[size] = qn[i]
             tqo[size] = qo[i]
             size += 1
-        _split_children(i, qn, qo, left, right, lo, hi, nq, mins, maxs)
+        top = _split_region(i, has_cell, qn, qo, left, right, lo, hi, nq, mins, maxs, depth, px, ids, cnt, start, top,
+                            va, vb, scratch)
     if (pos + 7) // 8 != bits.shape[0]:
         return qn, qo, -3, size
     while pos < total:
@@ -524,28 +629,28 @@ class PlaneTable:
 
 
 def encode_known(normal: np.ndarray, offset: np.ndarray, left: np.ndarray, right: np.ndarray, lo: np.ndarray,
-                 hi: np.ndarray, tol: float, extra: int, escapes: bool, key: np.ndarray, exact: np.ndarray,
+                 hi: np.ndarray, tol: float, extra: int, coding: int, key: np.ndarray, exact: np.ndarray,
                  known: np.ndarray, table: PlaneTable) -> tuple[bytes, np.ndarray, np.ndarray]:
     """``encode_step`` over one tree whose ``known`` branches the decoder already has: the packed
     plane stream of the others and the quantised planes of all (``table`` is updated)."""
     codes, widths, qn, qo, table.size = encode_step(
-        normal, offset, left.astype(np.int64), right.astype(np.int64), lo, hi, tol, extra, escapes, key, exact,
-        known, table.normal, table.offset, table.stored, table.class_slot, table.size)
+        normal, offset, left.astype(np.int64), right.astype(np.int64), lo, hi, tol, extra, coding >= ESCAPED_PLANES,
+        coding == CELL_PLANES, key, exact, known, table.normal, table.offset, table.stored, table.class_slot, table.size)
     if not np.all(np.isfinite(qo)):
         raise FormatError("a quantised offset does not fit in float32; write the tree lossless")
     return _pack_bits(codes, widths).tobytes(), qn, qo
 
 
 def encode_planes(tree: Tree, precision: int = DEFAULT_PRECISION, extra: int = DEFAULT_NORMAL_EXTRA,
-                  escapes: bool = True, exact: str = DEFAULT_EXACT) -> tuple[bytes, np.ndarray, np.ndarray]:
-    """The plane stream of ``tree`` and the float32 ``(normal (n, 3), offset (n,))`` it decodes to:
-    coding 2 (``escapes``: reused and exact planes, ``exact`` the policy of ``plane_hints``) or
-    coding 1."""
+                  coding: int = DEFAULT_CODING, exact: str = DEFAULT_EXACT) -> tuple[bytes, np.ndarray, np.ndarray]:
+    """The plane stream of ``tree`` and the float32 ``(normal (n, 3), offset (n,))`` it decodes to, in
+    plane ``coding`` 3 (exact cells, reused and exact planes: ``exact`` is the policy of
+    ``plane_hints``), 2 (boxes, with those escapes) or 1 (boxes)."""
     lo, hi = checked_root_box(tree)
     key, mark = plane_hints(tree, exact)
     table = PlaneTable(tree.n_leaves - 1, int(key.max()) + 1)
     return encode_known(tree.normal, tree.offset, tree.left, tree.right, lo, hi, tolerance(lo, hi, precision),
-                        extra, escapes, key, mark, np.zeros(tree.left.shape[0], np.bool_), table)
+                        extra, coding, key, mark, np.zeros(tree.left.shape[0], np.bool_), table)
 
 
 def checked_root_box(tree: Tree) -> tuple[np.ndarray, np.ndarray]:
@@ -582,7 +687,7 @@ def budget_samples(budget: float) -> int:
     return int(np.ceil(AUTO_SAMPLES * DISAGREEMENT_BUDGET / budget))
 
 
-def auto_precision(tree: Tree, extra: int = DEFAULT_NORMAL_EXTRA, escapes: bool = True, exact: str = DEFAULT_EXACT,
+def auto_precision(tree: Tree, extra: int = DEFAULT_NORMAL_EXTRA, coding: int = DEFAULT_CODING, exact: str = DEFAULT_EXACT,
                    budget: float = DISAGREEMENT_BUDGET, planes_at=None) -> int:
     """The precision shapetree writes when none is asked for: for an occupancy tree one of
     ``AUTO_PRECISIONS`` at which ``tree`` is already quantised (so saving a loaded file again loses
@@ -600,7 +705,7 @@ def auto_precision(tree: Tree, extra: int = DEFAULT_NORMAL_EXTRA, escapes: bool 
     branch = tree.left >= 0
     for p in AUTO_PRECISIONS:
         if planes_at is None:
-            _, qn, qo = encode_planes(tree, p, extra, escapes, exact)
+            _, qn, qo = encode_planes(tree, p, extra, coding, exact)
         else:
             qn, qo = planes_at(p)
         if np.array_equal(qn[branch], tree.normal[branch]) and np.array_equal(qo[branch], tree.offset[branch]):
@@ -611,11 +716,11 @@ def auto_precision(tree: Tree, extra: int = DEFAULT_NORMAL_EXTRA, escapes: bool 
 
 
 def quantize(tree: Tree, precision: int | None = None, extra: int = DEFAULT_NORMAL_EXTRA,
-             escapes: bool = True, exact: str = DEFAULT_EXACT) -> Tree:
-    """``tree`` exactly as a quantised file (coding 2, or 1 without ``escapes``) stores it: the same
+             coding: int = DEFAULT_CODING, exact: str = DEFAULT_EXACT) -> Tree:
+    """``tree`` exactly as a quantised file of plane ``coding`` 1, 2 or 3 stores it: the same
     structure and leaves, the planes decode(encode(tree)) gives (children see their parents'
     quantised planes). ``precision`` None: ``auto_precision``, what ``encode_trees`` writes."""
     if precision is None:
-        precision = auto_precision(tree, extra, escapes, exact)
-    _, qn, qo = encode_planes(tree, precision, extra, escapes, exact)
+        precision = auto_precision(tree, extra, coding, exact)
+    _, qn, qo = encode_planes(tree, precision, extra, coding, exact)
     return tree.replace(normal=qn, offset=qo)

@@ -1,7 +1,7 @@
 """The ``.stree`` file format, version 2 (see ``docs/format.md``): planes in the tree's frame, either
-float32 (plane coding 0, lossless) or quantised to the cell they cut (coding 1, or coding 2 with
-escapes to reused and exact planes: the default), the tree blocks deflated (zlib, which browsers
-decode natively), a CRC-32 over the whole file."""
+float32 (plane coding 0, lossless) or quantised to the region they cut (coding 1: boxes; 2: boxes,
+with escapes to reused and exact planes; 3: exact cells, with the escapes, the default), the tree
+blocks deflated (zlib, which browsers decode natively), a CRC-32 over the whole file."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ..errors import FormatError
 from ..tree import Kind, Tree
 from . import quantized
 from .kinds import writable_kind
+from .quantized import CELL_PLANES, CODINGS, DEFAULT_CODING, ESCAPED_PLANES, QUANTIZED_PLANES
 from .stree_v1 import (
     MAGIC,
     check_crc,
@@ -32,22 +33,20 @@ VERSION = 2
 # magic, version, kind, plane coding, flags, n_trees, reserved, bounds, origin, scale, raw size, packed size
 HEADER = struct.Struct("<4sBBBBHH6d3ddII")
 FLOAT32_PLANES = 0  # float32 normal and offset per branch (the tree blocks of v1)
-QUANTIZED_PLANES = 1  # octahedral normals and offsets quantised to the cell they cut
-ESCAPED_PLANES = 2  # coding 1 plus escapes to a reused earlier plane or an exact float32 one (the default)
 PROGRESSIVE = 1  # flags bit 0: levels of detail, coarse first (formats/progressive.py)
 MAX_RAW = 1 << 31
 MAX_RATIO = 1100  # deflate cannot expand data more than ~1032:1; a header that claims more lies
 
 
 def encode_quantized_blocks(trees: list[Tree], kind: Kind, precision: int = quantized.DEFAULT_PRECISION,
-                            extra: int = quantized.DEFAULT_NORMAL_EXTRA, escapes: bool = True) -> bytes:
-    """The inflated stream of coding 2 (``escapes``) or 1: the coding's two parameters, then per tree
+                            extra: int = quantized.DEFAULT_NORMAL_EXTRA, coding: int = DEFAULT_CODING) -> bytes:
+    """The inflated stream of plane ``coding`` 1, 2 or 3: the coding's two parameters, then per tree
     its leaf count, structure bits, plane stream (its size first) and, in normal maps, float32 leaf
     vectors."""
     parts = [struct.pack("<BB", precision, extra)]
     for t in trees:
         leaf = t.left < 0
-        planes, _, _ = quantized.encode_planes(t, precision, extra, escapes)
+        planes, _, _ = quantized.encode_planes(t, precision, extra, coding)
         parts.append(struct.pack("<I", int(leaf.sum())))
         parts.append(encode_structure(t.left, t.value, kind == Kind.OCCUPANCY).tobytes())
         parts.append(struct.pack("<I", len(planes)))
@@ -57,23 +56,23 @@ def encode_quantized_blocks(trees: list[Tree], kind: Kind, precision: int = quan
     return b"".join(parts)
 
 
-def min_plane_bytes(n_leaves: int, escapes: bool = False) -> int:
+def min_plane_bytes(n_leaves: int, coding: int = QUANTIZED_PLANES) -> int:
     """The fewest bytes a plane stream of ``n_leaves - 1`` branches takes: two 2-bit normal codes
-    each in coding 1; in coding 2 a reuse escape takes 3 bits (a 2-bit escape code, a 0 bit, no index
+    each in coding 1; in codings 2 and 3 a reuse escape takes 3 bits (a 2-bit escape code, a 0 bit, no index
     while there is one plane to reuse)."""
-    per_branch = quantized.MIN_NORMAL_BITS + 1 if escapes else 2 * quantized.MIN_NORMAL_BITS
+    per_branch = quantized.MIN_NORMAL_BITS + 1 if coding >= ESCAPED_PLANES else 2 * quantized.MIN_NORMAL_BITS
     return (per_branch * (n_leaves - 1) + 7) // 8
 
 
 def decode_quantized_blocks(data: bytes, end: int, n_trees: int, kind: Kind, lo: np.ndarray, hi: np.ndarray,
-                            name: str, escapes: bool = False) -> list[tuple]:
-    """Parse coding 1's (or, ``escapes``, 2's) inflated stream ``data[:end]`` (which it must fill exactly): ``(normal,
+                            name: str, coding: int = QUANTIZED_PLANES) -> list[tuple]:
+    """Parse plane ``coding`` 1, 2 or 3's inflated stream ``data[:end]`` (which it must fill exactly): ``(normal,
     offset, left, right, value)`` per tree; every count is checked before anything is allocated."""
     _, extra, tol = read_parameters(data, end, lo, hi, name)
     pos = 2
     out = []
     for _ in range(n_trees):
-        arrays, pos = read_quantized_tree(data, pos, end, kind, lo, hi, tol, extra, escapes, None, name)
+        arrays, pos = read_quantized_tree(data, pos, end, kind, lo, hi, tol, extra, coding, None, name)
         out.append(arrays)
     if pos != end:
         raise FormatError(f"{name}: {end - pos} unexpected trailing bytes")
@@ -93,20 +92,20 @@ def read_parameters(data: bytes, end: int, lo: np.ndarray, hi: np.ndarray, name:
 
 
 def read_quantized_tree(data: bytes, pos: int, end: int, kind: Kind, lo: np.ndarray, hi: np.ndarray, tol: float,
-                        extra: int, escapes: bool, table: quantized.PlaneTable | None, name: str) -> tuple[tuple, int]:
+                        extra: int, coding: int, table: quantized.PlaneTable | None, name: str) -> tuple[tuple, int]:
     """One tree block of a coding-1/2 stream at ``pos``: ``((normal, offset, left, right, value), position
     after)``; its coded planes join ``table`` (None: a fresh one)."""
     n_leaves, pos = read_leaf_count(data, pos, end, name)
     sb = structure_bytes(n_leaves, kind)
     vector_bytes = 12 * n_leaves if kind == Kind.NORMALS else 0
-    if pos + sb + 4 + min_plane_bytes(n_leaves, escapes) + vector_bytes > end:
+    if pos + sb + 4 + min_plane_bytes(n_leaves, coding) + vector_bytes > end:
         raise FormatError(f"{name}: header says {n_leaves} leaves but the file is too short")
     left, right, value, pos = read_structure(data, pos, n_leaves, kind, name)
     if table is None:
         table = quantized.PlaneTable(n_leaves - 1, 0)
     n = left.shape[0]
     normal, offset, pos = read_planes(data, pos, end - vector_bytes, n_leaves - 1, left, right, lo, hi, tol, extra,
-                                      escapes, table, np.zeros(n, np.bool_), np.zeros((n, 3), np.float32),
+                                      coding, table, np.zeros(n, np.bool_), np.zeros((n, 3), np.float32),
                                       np.zeros(n, np.float32), name)
     if kind == Kind.NORMALS:
         value, pos = read_leaf_vectors(data, pos, left, name)
@@ -114,7 +113,7 @@ def read_quantized_tree(data: bytes, pos: int, end: int, kind: Kind, lo: np.ndar
 
 
 def read_planes(data: bytes, pos: int, end: int, n_coded: int, left: np.ndarray, right: np.ndarray, lo: np.ndarray,
-                hi: np.ndarray, tol: float, extra: int, escapes: bool, table: quantized.PlaneTable, known: np.ndarray,
+                hi: np.ndarray, tol: float, extra: int, coding: int, table: quantized.PlaneTable, known: np.ndarray,
                 kn: np.ndarray, ko: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray, int]:
     """A plane stream (its size first) at ``pos`` within ``data[:end]`` coding the ``n_coded`` branches
     that are not ``known`` (whose planes are ``kn, ko``): (normal, offset, position after)."""
@@ -122,11 +121,12 @@ def read_planes(data: bytes, pos: int, end: int, n_coded: int, left: np.ndarray,
         raise FormatError(f"{name}: truncated (plane stream size past the end)")
     (plane_bytes,) = struct.unpack_from("<I", data, pos)
     pos += 4
-    if plane_bytes < min_plane_bytes(n_coded + 1, escapes) or pos + plane_bytes > end:
+    if plane_bytes < min_plane_bytes(n_coded + 1, coding) or pos + plane_bytes > end:
         raise FormatError(f"{name}: invalid plane stream size {plane_bytes} for {n_coded} planes")
     stream = np.frombuffer(data, np.uint8, plane_bytes, pos)
     normal, offset, status, table.size = quantized.decode_step(
-        stream, left.astype(np.int64), right.astype(np.int64), lo, hi, tol, extra, escapes, known, kn, ko,
+        stream, left.astype(np.int64), right.astype(np.int64), lo, hi, tol, extra, coding >= ESCAPED_PLANES,
+        coding == CELL_PLANES, known, kn, ko,
         table.normal, table.offset, table.size)
     if status != 0:
         raise FormatError(f"{name}: malformed plane stream (code {status})")
@@ -134,12 +134,12 @@ def read_planes(data: bytes, pos: int, end: int, n_coded: int, left: np.ndarray,
 
 
 def encode_trees(trees: list[Tree], lossless: bool = False, *, precision: int | None = None,
-                 normal_extra: int = quantized.DEFAULT_NORMAL_EXTRA, escapes: bool = True,
+                 normal_extra: int = quantized.DEFAULT_NORMAL_EXTRA, coding: int = DEFAULT_CODING,
                  budget: float = quantized.DISAGREEMENT_BUDGET) -> bytes:
     """Serialise one occupancy tree, or one or more normal-map trees sharing bounds and frame:
     quantised planes (what ``quantized.quantize`` gives for the same ``precision``, a tolerance of
     ``2^-precision`` of the box, None for ``quantized.auto_precision`` within ``budget``, ``normal_extra``
-    and ``escapes``: coding 2, or coding 1 without), or float32 ones when ``lossless``."""
+    and the plane ``coding``, 3 by default, or 1 or 2), or float32 ones when ``lossless``."""
     kind = writable_kind(trees, "an occupancy file")
     t0 = trees[0]
     if any(not np.array_equal(t.origin, t0.origin) or t.scale != t0.scale for t in trees):
@@ -147,13 +147,14 @@ def encode_trees(trees: list[Tree], lossless: bool = False, *, precision: int | 
     if lossless:
         coding, raw = FLOAT32_PLANES, encode_blocks(trees, kind)
     else:
+        if coding not in CODINGS:
+            raise FormatError(f"plane coding must be one of {CODINGS}, got {coding!r}")
         if precision is None:
-            precision = max(quantized.auto_precision(t, normal_extra, escapes, budget=budget) for t in trees)
+            precision = max(quantized.auto_precision(t, normal_extra, coding, budget=budget) for t in trees)
         if not (0 <= precision <= quantized.MAX_PRECISION and 0 <= normal_extra <= quantized.MAX_NORMAL_EXTRA):
             raise FormatError(f"precision must be in 0..{quantized.MAX_PRECISION} and normal_extra in "
                               f"0..{quantized.MAX_NORMAL_EXTRA}, got {precision} and {normal_extra}")
-        coding = ESCAPED_PLANES if escapes else QUANTIZED_PLANES
-        raw = encode_quantized_blocks(trees, kind, precision, normal_extra, escapes)
+        raw = encode_quantized_blocks(trees, kind, precision, normal_extra, coding)
     packed = zlib.compress(raw, 9)
     head = HEADER.pack(MAGIC, VERSION, kind, coding, 0, len(trees), 0, *t0.bounds.reshape(-1).tolist(),
                        *t0.origin.tolist(), t0.scale, len(raw), len(packed))
@@ -201,7 +202,7 @@ def parse_header(data: bytes, name: str) -> Header:
     if magic != MAGIC or version != VERSION:
         raise FormatError(f"{name}: not a .stree v2 file")
     kind = check_header(name, kind, n_trees, bounds)
-    if coding not in (FLOAT32_PLANES, QUANTIZED_PLANES, ESCAPED_PLANES):
+    if coding != FLOAT32_PLANES and coding not in CODINGS:
         raise FormatError(f"{name}: unknown plane coding {coding}")
     if flags not in (0, PROGRESSIVE) or reserved:
         raise FormatError(f"{name}: unknown flags {flags:#x} / reserved field {reserved}")
@@ -236,5 +237,5 @@ def decode_trees(data: bytes, name: str = "<bytes>") -> list[Tree]:
         blocks = decode_blocks(raw, 0, raw_size, h.n_trees, h.kind, name)
     else:
         lo, hi = h.root_box
-        blocks = decode_quantized_blocks(raw, raw_size, h.n_trees, h.kind, lo, hi, name, h.coding == ESCAPED_PLANES)
+        blocks = decode_quantized_blocks(raw, raw_size, h.n_trees, h.kind, lo, hi, name, h.coding)
     return h.trees(blocks)
