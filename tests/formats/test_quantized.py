@@ -18,9 +18,9 @@ from shapetree.formats import decode_stree, encode_trees, quantize
 from shapetree.formats.quantized import (
     CODINGS,
     DEFAULT_PRECISION,
+    DISAGREEMENT_BUDGET,
     ESCAPED_PLANES,
     QUANTIZED_PLANES,
-    DISAGREEMENT_BUDGET,
     auto_precision,
     disagreement,
     encode_planes,
