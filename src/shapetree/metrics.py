@@ -21,8 +21,9 @@ PADDING = 0.05  # IoU box: the mesh's box grown by this much on every side (norm
 NEAR_SIGMA = 0.01  # near-surface noise per axis (normalised units)
 FSCORE_THRESHOLDS = {"fscore_1": 0.01, "fscore_2": 0.02}
 
-ERROR_SHARE = 0.5  # a file's quantisation may add at most this share of the tree's own error ...
-ERROR_SAMPLES = 1_000_000  # ... measured on this many seeded uniform points in its bounds
+ERROR_RISE = 2.5e-4  # a file's quantisation may raise the tree's error against its mesh by at most this ...
+ERROR_SHARE = 0.5  # ... and move the tree by at most this share of its own error (at least 1e-3), ...
+ERROR_SAMPLES = 1_000_000  # ... both measured on these seeded uniform points in its bounds (fractions of its inside volume)
 
 
 def tree_error(tree: Tree, mesh) -> float:
@@ -33,14 +34,46 @@ def tree_error(tree: Tree, mesh) -> float:
     return volume_disagreement(tree, lambda pts: inside(m, pts), ERROR_SAMPLES)
 
 
-def quantization_budget(tree: Tree, mesh) -> float:
-    """How far ``shapetree.save(tree, path, budget=...)`` may let quantised planes move ``tree``, an
-    approximation of ``mesh``: ``ERROR_SHARE`` of ``tree_error(tree, mesh)``, at most the budget
-    used without a mesh (1e-3 of the tree's inside volume), so an accurate tree (a CAD part at a
-    few thousand leaves) keeps the bits its accuracy needs; that budget for normal-map trees."""
+class MeshBudget:
+    """What ``shapetree.save(tree, path, budget=...)`` lets quantised planes do to ``tree``, an
+    approximation of a mesh: a quantised tree passes when its error against the mesh is at most
+    ``ERROR_RISE`` above the float32 tree's (so the file's IoU stays within about that of the tree's)
+    and it disagrees with the float32 tree on at most ``ERROR_SHARE`` of the tree's own error, or
+    1e-3, whichever is larger; volumes are fractions of the tree's inside volume, counted on the
+    same ``ERROR_SAMPLES`` seeded uniform points (paired, so the rise is measured, not sampled twice).
+    The file's precision is the lowest that passes: an accurate tree (a CAD part) keeps the bits its
+    accuracy needs, a coarse one drops the bits its error hides."""
+
+    def __init__(self, tree: Tree, mesh):
+        m = as_mesh(mesh)
+        self.points = np.random.default_rng(0).uniform(tree.bounds[0], tree.bounds[1], (ERROR_SAMPLES, 3))
+        self.truth = inside(m, self.points)
+        self.tree_inside = tree.contains(self.points)
+        self.volume = max(int(np.count_nonzero(self.tree_inside)), 1)
+        self.error = int(np.count_nonzero(self.tree_inside != self.truth)) / self.volume
+        self.max_moved = max(DISAGREEMENT_BUDGET, ERROR_SHARE * self.error)
+
+    def rise_and_moved(self, q: Tree) -> tuple[float, float]:
+        """``q``'s error against the mesh minus the tree's, and where ``q`` and the tree disagree."""
+        got = q.contains(self.points)
+        rise = int(np.count_nonzero(got != self.truth)) / self.volume - self.error
+        return rise, int(np.count_nonzero(got != self.tree_inside)) / self.volume
+
+    def __call__(self, q: Tree) -> bool:
+        rise, moved = self.rise_and_moved(q)
+        return rise <= ERROR_RISE and moved <= self.max_moved
+
+    def __repr__(self) -> str:
+        return f"MeshBudget(error {self.error:.3g}, rise <= {ERROR_RISE:g}, moved <= {self.max_moved:.3g})"
+
+
+def quantization_budget(tree: Tree, mesh) -> MeshBudget | float:
+    """The budget ``shapetree.save(tree, path, budget=...)`` quantises ``tree``, an approximation of
+    ``mesh``, within: a ``MeshBudget`` for an occupancy tree; the budget used without a mesh (1e-3
+    of disagreement with the float32 tree) for normal-map trees."""
     if tree.kind != Kind.OCCUPANCY:
         return DISAGREEMENT_BUDGET
-    return min(DISAGREEMENT_BUDGET, ERROR_SHARE * tree_error(tree, mesh))
+    return MeshBudget(tree, mesh)
 
 
 def normalisation(mesh: Mesh) -> tuple[np.ndarray, float]:

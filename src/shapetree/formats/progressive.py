@@ -350,7 +350,7 @@ def quantize_levels(levels: Levels, precision: int | None = None, extra: int = q
 
 
 def auto_precision(levels: Levels, extra: int = quantized.DEFAULT_NORMAL_EXTRA, coding: int = DEFAULT_CODING,
-                   budget: float = quantized.DISAGREEMENT_BUDGET) -> int:
+                   budget=quantized.DISAGREEMENT_BUDGET) -> int:
     """``quantized.auto_precision`` of the finest level, its planes quantised as this file stores them."""
     return quantized.auto_precision(levels.trees[-1], extra, coding, budget=budget,
                                     planes_at=lambda p: _planes(encode_levels(levels, p, extra, coding)[1][-1]))
@@ -376,7 +376,7 @@ def _deflate(levels: Levels, chunks: list[list[bytes]], split: bool) -> tuple[li
 
 
 def encode_file(levels: Levels, *, precision: int | None = None, normal_extra: int = quantized.DEFAULT_NORMAL_EXTRA,
-                coding: int = DEFAULT_CODING, budget: float = quantized.DISAGREEMENT_BUDGET) -> bytes:
+                coding: int = DEFAULT_CODING, budget=quantized.DISAGREEMENT_BUDGET) -> bytes:
     """A progressive v2 file of ``levels`` (plane ``coding`` 3, or 1 or 2; ``precision`` None:
     ``auto_precision`` within ``budget``)."""
     if coding not in CODINGS:

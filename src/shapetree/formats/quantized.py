@@ -687,20 +687,25 @@ def budget_samples(budget: float) -> int:
     return int(np.ceil(AUTO_SAMPLES * DISAGREEMENT_BUDGET / budget))
 
 
-def auto_precision(tree: Tree, extra: int = DEFAULT_NORMAL_EXTRA, coding: int = DEFAULT_CODING, exact: str = DEFAULT_EXACT,
-                   budget: float = DISAGREEMENT_BUDGET, planes_at=None) -> int:
+def auto_precision(tree: Tree, extra: int = DEFAULT_NORMAL_EXTRA, coding: int = DEFAULT_CODING,
+                   exact: str = DEFAULT_EXACT, budget=DISAGREEMENT_BUDGET, planes_at=None) -> int:
     """The precision shapetree writes when none is asked for: for an occupancy tree one of
     ``AUTO_PRECISIONS`` at which ``tree`` is already quantised (so saving a loaded file again loses
-    nothing), else the lowest whose quantised tree stays within ``budget`` of ``tree`` (see
-    ``disagreement``, on ``budget_samples(budget)`` points; the highest when none does);
-    ``DEFAULT_PRECISION`` for normal maps (the trees of one file share one precision).
-    ``planes_at(p)``: the quantised ``(normal, offset)`` at precision ``p`` (default:
+    nothing), else the lowest whose quantised tree is within ``budget``: a number, the volume where
+    it may disagree with ``tree`` (see ``disagreement``, on ``budget_samples(budget)`` points), or a
+    function of the quantised tree saying whether it passes (``metrics.MeshBudget``); the highest
+    when none does. ``DEFAULT_PRECISION`` for normal maps (the trees of one file share one
+    precision). ``planes_at(p)``: the quantised ``(normal, offset)`` at precision ``p`` (default:
     ``encode_planes``'s, a flat file's)."""
     if tree.kind != Kind.OCCUPANCY:
         return DEFAULT_PRECISION
-    if not (isinstance(budget, (int, float)) and not isinstance(budget, bool) and 0.0 <= budget <= 1.0):
+    if callable(budget):
+        passes = budget
+    elif isinstance(budget, (int, float)) and not isinstance(budget, bool) and 0.0 <= budget <= 1.0:
+        samples = budget_samples(budget)
+        passes = lambda q: disagreement(tree, q, samples) <= budget  # noqa: E731
+    else:
         raise FormatError(f"the disagreement budget must be a number in [0, 1], got {budget!r}")
-    samples = budget_samples(budget)
     chosen = None
     branch = tree.left >= 0
     for p in AUTO_PRECISIONS:
@@ -710,7 +715,7 @@ def auto_precision(tree: Tree, extra: int = DEFAULT_NORMAL_EXTRA, coding: int = 
             qn, qo = planes_at(p)
         if np.array_equal(qn[branch], tree.normal[branch]) and np.array_equal(qo[branch], tree.offset[branch]):
             return p  # already quantised at p (a loaded file saved again): keep it exactly
-        if chosen is None and disagreement(tree, tree.replace(normal=qn, offset=qo), samples) <= budget:
+        if chosen is None and passes(tree.replace(normal=qn, offset=qo)):
             chosen = p
     return AUTO_PRECISIONS[-1] if chosen is None else chosen
 

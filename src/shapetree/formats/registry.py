@@ -143,7 +143,7 @@ def level_sizes(path: str | Path) -> list[tuple[int, int]]:
 
 
 def write_trees(path: str | Path, trees: list[Tree], format: str | None = None, *, lossless: bool = False,
-                progressive: Levels | None = None, budget: float = DISAGREEMENT_BUDGET) -> None:
+                progressive: Levels | None = None, budget=DISAGREEMENT_BUDGET) -> None:
     """Write trees atomically, in ``format`` ("stree" (v2), "stree-v1" or "treed"; default: by the
     suffix, .stree v2 for anything else). v2 quantises the planes (``formats.quantize`` gives the
     tree as stored; the precision the lowest within the disagreement ``budget``) unless
@@ -166,15 +166,16 @@ def write_trees(path: str | Path, trees: list[Tree], format: str | None = None, 
 
 
 def save(trees: Tree | list[Tree], path: str | Path, lossless: bool = False, *,
-         progressive: Levels | None = None, budget: float | None = None) -> None:
+         progressive: Levels | None = None, budget=None) -> None:
     """Write one tree (or a normal-map ensemble) to ``path`` atomically: ``.stree`` v2 with quantised
     planes (``lossless``: float32 planes) unless the suffix names another format. ``progressive``
     (``shapetree.detail_levels(order)``, levels of detail ending at this tree): one file holding
     every level, coarse first, that ``load(path, max_leaves=N)`` reads only a prefix of.
     ``budget``: the volume, a fraction of the tree's inside volume, where the quantised tree may
-    disagree with the float32 one (the precision is the lowest within it; None: 1e-3); with the mesh known,
-    ``shapetree.quantization_budget(tree, mesh)`` lets it add at most half of the tree's own
-    error, so accurate trees keep more bits per plane (``shapetree build``, ``simplify --mesh``
+    disagree with the float32 one (the precision is the lowest within it; None: 1e-3); with the mesh
+    known, ``shapetree.quantization_budget(tree, mesh)`` checks the quantised tree against the mesh
+    instead (its error may rise by at most 2.5e-4 of the volume), so accurate trees keep the bits
+    they need and coarse ones drop those their error hides (``shapetree build``, ``simplify --mesh``
     and ``refine`` do that)."""
     write_trees(path, [trees] if isinstance(trees, Tree) else list(trees), lossless=lossless,
                 progressive=progressive, budget=DISAGREEMENT_BUDGET if budget is None else budget)

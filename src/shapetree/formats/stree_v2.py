@@ -135,7 +135,7 @@ def read_planes(data: bytes, pos: int, end: int, n_coded: int, left: np.ndarray,
 
 def encode_trees(trees: list[Tree], lossless: bool = False, *, precision: int | None = None,
                  normal_extra: int = quantized.DEFAULT_NORMAL_EXTRA, coding: int = DEFAULT_CODING,
-                 budget: float = quantized.DISAGREEMENT_BUDGET) -> bytes:
+                 budget=quantized.DISAGREEMENT_BUDGET) -> bytes:
     """Serialise one occupancy tree, or one or more normal-map trees sharing bounds and frame:
     quantised planes (what ``quantized.quantize`` gives for the same ``precision``, a tolerance of
     ``2^-precision`` of the box, None for ``quantized.auto_precision`` within ``budget``, ``normal_extra``
