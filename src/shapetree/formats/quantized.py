@@ -703,7 +703,7 @@ def auto_precision(tree: Tree, extra: int = DEFAULT_NORMAL_EXTRA, coding: int = 
         passes = budget
     elif isinstance(budget, (int, float)) and not isinstance(budget, bool) and 0.0 <= budget <= 1.0:
         samples = budget_samples(budget)
-        passes = lambda q: disagreement(tree, q, samples) <= budget  # noqa: E731
+        passes = lambda q: disagreement(tree, q, samples) <= budget
     else:
         raise FormatError(f"the disagreement budget must be a number in [0, 1], got {budget!r}")
     chosen = None
