@@ -137,3 +137,17 @@ def test_deep_chains_and_overfull_cells_fall_back_to_boxes_alike_in_encoder_and_
         assert trees_equal(decode_stree(encode_trees([tree], coding=CELL_PLANES))[0], q)
         pts = rng.uniform(-1, 1, (20_000, 3))
         assert np.mean(q.contains(pts) != tree.contains(pts)) < 0.01
+
+
+def test_a_progressive_coding_3_file_decodes_every_level_as_quantised():
+    from shapetree import detail_levels, simplification_order
+    from shapetree.formats import progressive as prog
+
+    tree = cutting_tree(np.random.default_rng(6), 300, np.array([[-1.0, -1.0, -1.0], [1.0, 1.0, 1.0]]))
+    levels = detail_levels(simplification_order(tree, n_samples=20_000, min_leaves=16))
+    data = prog.encode_file(levels, coding=CELL_PLANES)
+    assert data[6] == CELL_PLANES
+    stored = prog.quantize_levels(levels, coding=CELL_PLANES)
+    for n, q in zip(levels.leaf_counts, stored, strict=True):
+        assert trees_equal(decode_stree(data, "<bytes>", n)[0], q)
+    assert len(data) < len(prog.encode_file(levels, coding=ESCAPED_PLANES))
