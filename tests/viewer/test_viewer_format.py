@@ -200,23 +200,28 @@ def test_quantised_planes_are_the_python_ones_bit_for_bit(page, coding):
 
 def cell_trees(trees_dir: Path) -> list[tuple[str, shapetree.Tree]]:
     """Trees that reach coding 3's every rule: a built bunny (2k leaves), a chain deeper than CELL_DEPTH
-    (boxes below it), planes through one point (a vertex on more planes than it may keep: box
-    fallback) and through one line (cut vertices on 15 planes), and CAD-like planes (escapes in cells)."""
+    (boxes below it) whose cells come near CELL_VERTICES, planes through one point (quantised: near it),
+    exact axis planes through a corner of a simplex again and again (a vertex on more planes than it may
+    keep: the cell becomes its box, which later planes see), and CAD-like planes (escapes in cells; repeated planes make over CELL_VERTICES cuts:
+    box fallback)."""
     from shapetree.formats.cells import CELL_DEPTH
 
     rng = np.random.default_rng(9)
     bunny = decode_trees((trees_dir / "bunny-lossless.stree").read_bytes())[0]
-    k = CELL_DEPTH + 40
+    k = CELL_DEPTH + 40  # planes tangent to a ball the chain keeps: cells never empty
     n = rng.normal(size=(k, 3)).astype(np.float32)
-    deep = chain_tree(n, (rng.uniform(-0.3, 0.3, k) * np.abs(n).sum(1)).astype(np.float32))
+    deep = chain_tree(n, (-0.5 * np.linalg.norm(n, axis=1)).astype(np.float32))
     m = np.concatenate([np.eye(3), rng.integers(-3, 4, (40, 3))]).astype(np.float32)
     star = chain_tree(m[np.abs(m).sum(1) > 0], np.zeros(len(m[np.abs(m).sum(1) > 0]), np.float32))
-    angle = np.linspace(0, np.pi, 20, endpoint=False)
-    sheaf = np.concatenate([np.stack([np.cos(angle), np.sin(angle), 0 * angle], 1), rng.normal(size=(12, 3))])
-    line = chain_tree(sheaf.astype(np.float32), np.concatenate([np.zeros(20), rng.uniform(-0.2, 0.2, 12)]).astype(
-        np.float32))
-    cad = cad_like(random_tree(rng, 500), rng)
-    return [("bunny", bunny), ("deep", deep), ("star", star), ("line", line), ("cad", cad),
+    repeats = []  # the simplex x, y, z >= 0, x + y + z <= 1, then x, y, z >= 0 r more times (the origin's
+    for r in range(10, 18):  # ids overflow at some r: the cell becomes its box), then planes across the cell
+        tilt = rng.normal(size=(10, 3))
+        normals = np.concatenate([np.eye(3), [[-1, -1, -1]], np.eye(3)[np.arange(r) % 3], tilt]).astype(np.float32)
+        offsets = np.concatenate([[0, 0, 0, -1], np.zeros(r), tilt.sum(1) * 0.2]).astype(np.float32)
+        repeats.append((f"repeat{r}", chain_tree(normals, offsets)))
+    cad_rng = np.random.default_rng(2)  # this one's repeated planes make over CELL_VERTICES cuts and vertices
+    cad = cad_like(random_tree(cad_rng, 500), cad_rng)
+    return [("bunny", bunny), ("deep", deep), ("star", star), *repeats, ("cad", cad),
             ("cad-bunny", cad_like(bunny, rng))]
 
 
