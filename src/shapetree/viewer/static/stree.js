@@ -272,6 +272,7 @@ function octahedral(ca, cb, m, n) {
 }
 
 const f32View = new DataView(new ArrayBuffer(4));
+const POW2 = Float64Array.from({ length: 33 }, (_, k) => 2 ** k);
 
 /** The float32 whose bits are the unsigned 32-bit integer v. */
 function bitsToFloat32(v) {
@@ -316,9 +317,12 @@ function decodePlanes(bits, next, rootLo, rootHi, tol, extra, coding, known = nu
   const maxs = new Float64Array(3);
   const range = new Float64Array(2);
   const total = bits.length * 8;
-  const read = (pos, width) => {
+  const read = (pos, width) => { // quantized._read (widths up to 32: exact in a double)
     let v = 0;
-    for (let k = 0; k < width; k++) v += ((bits[(pos + k) >> 3] >> ((pos + k) & 7)) & 1) * 2 ** k;
+    for (let k = 0; k < width; k++) {
+      const p = pos + k;
+      if ((bits[p >> 3] >> (p & 7)) & 1) v += POW2[k];
+    }
     return v;
   };
   let pos = 0;
