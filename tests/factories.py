@@ -84,6 +84,25 @@ def polytope_tree(normals: np.ndarray, offsets: np.ndarray, bounds: np.ndarray =
     return Tree(normal, offset, left, right, value, bounds)
 
 
+def chain_tree(normals: np.ndarray, offsets: np.ndarray) -> Tree:
+    """A chain: branch ``k`` has a leaf on its left and branch ``k + 1`` on its right (pre-order)."""
+    k = len(offsets)
+    n = 2 * k + 1
+    left = np.full(n, -1, np.int64)
+    right = np.full(n, -1, np.int64)
+    normal = np.zeros((n, 3), np.float32)
+    offset = np.zeros(n, np.float32)
+    value = np.zeros(n, bool)
+    for j in range(k):
+        i = 2 * j
+        left[i], right[i] = i + 1, i + 2
+        normal[i], offset[i] = normals[j], offsets[j]
+        value[i + 1] = j % 2 == 0
+    value[n - 1] = True
+    return Tree(normal=normal, offset=offset, left=left, right=right, value=value,
+                bounds=np.array([[-1.0, -1.0, -1.0], [1.0, 1.0, 1.0]]))
+
+
 def box_tree(lo, hi, bounds=UNIT_BOX) -> Tree:
     """Inside the axis-aligned box [lo, hi]."""
     eye = np.eye(3)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from factories import cad_like
+from factories import cad_like, chain_tree
 from test_stree_v2 import framed_tree
 
 from shapetree.formats import decode_stree, encode_trees, quantize
@@ -101,25 +101,6 @@ def test_coding_3_round_trips_and_is_smaller_than_coding_2():
     assert trees_equal(decode_stree(data)[0], q) and trees_equal(quantize(q, coding=CELL_PLANES), q)
     p = 12
     assert len(encode_planes(tree, p, coding=CELL_PLANES)[0]) < 0.97 * len(encode_planes(tree, p, coding=ESCAPED_PLANES)[0])
-
-
-def chain_tree(normals: np.ndarray, offsets: np.ndarray) -> Tree:
-    """A chain: branch ``k`` has a leaf on its left and branch ``k + 1`` on its right (pre-order)."""
-    k = len(offsets)
-    n = 2 * k + 1
-    left = np.full(n, -1, np.int64)
-    right = np.full(n, -1, np.int64)
-    normal = np.zeros((n, 3), np.float32)
-    offset = np.zeros(n, np.float32)
-    value = np.zeros(n, bool)
-    for j in range(k):
-        i = 2 * j
-        left[i], right[i] = i + 1, i + 2
-        normal[i], offset[i] = normals[j], offsets[j]
-        value[i + 1] = j % 2 == 0
-    value[n - 1] = True
-    return Tree(normal=normal, offset=offset, left=left, right=right, value=value,
-                bounds=np.array([[-1.0, -1.0, -1.0], [1.0, 1.0, 1.0]]))
 
 
 def test_deep_chains_and_overfull_cells_fall_back_to_boxes_alike_in_encoder_and_decoder():

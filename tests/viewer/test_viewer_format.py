@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from factories import cad_like, random_tree
+from factories import cad_like, chain_tree, random_tree
 
 import shapetree
 from shapetree import FormatError
@@ -130,7 +130,7 @@ def broken_v2_files(data: bytes, rng) -> list[tuple[str, bytes, bool]]:
         return with_crc(bytes(b))
 
     out = [("short", data[:90], True), ("crc", data[:-1] + bytes([data[-1] ^ 1]), True),
-           ("kind", at(5, "<B", 9), True), ("coding", at(6, "<B", 3), True), ("flags", at(7, "<B", 4), True),
+           ("kind", at(5, "<B", 9), True), ("coding", at(6, "<B", 4), True), ("flags", at(7, "<B", 4), True),
            ("count", at(8, "<H", 3), True), ("reserved", at(10, "<H", 1), True),
            ("bounds", at(12, "<d", np.nan), True), ("origin", at(60, "<d", np.inf), True),
            ("scale", at(84, "<d", 0.0), True), ("raw-huge", at(92, "<I", 2**31 + 1), True),
@@ -145,8 +145,18 @@ def broken_v2_files(data: bytes, rng) -> list[tuple[str, bytes, bool]]:
     return out
 
 
-def test_broken_v2_files_fail_like_the_python_reader(page, trees_dir):
-    data = (trees_dir / "bunny.stree").read_bytes()
+@pytest.fixture(scope="module", params=[2, 3])
+def quantised_file(request, trees_dir) -> bytes:
+    """The bunny in plane coding 2 (as saved) and 3."""
+    if request.param == 2:
+        return (trees_dir / "bunny.stree").read_bytes()
+    from shapetree.formats import encode_trees
+
+    return encode_trees(decode_trees((trees_dir / "bunny-lossless.stree").read_bytes()), coding=request.param)
+
+
+def test_broken_v2_files_fail_like_the_python_reader(page, quantised_file):
+    data = quantised_file
     assert data[4] == 2
     for label, broken, same in broken_v2_files(data, np.random.default_rng(0)):
         expected = py_decode(broken, f"{label}.stree")
@@ -159,31 +169,73 @@ def test_broken_v2_files_fail_like_the_python_reader(page, trees_dir):
             assert got["error"].startswith(f"{label}.stree: "), (label, got)
 
 
-def test_quantised_planes_are_the_python_ones_bit_for_bit(page):
+def assert_same_planes(got: dict, q) -> None:
+    """The browser's planes (a decoded file's first tree) are bit for bit the quantised tree ``q``'s."""
+    assert "error" not in got, got
+    planes = np.asarray(got["trees"][0]["planes"], np.float32).reshape(-1, 4)
+    branch = q.left >= 0
+    assert planes[branch].view(np.uint32).tolist() == np.concatenate(
+        [q.normal[branch], q.offset[branch, None]], 1).astype(np.float32).view(np.uint32).tolist()
+
+
+@pytest.mark.parametrize("coding", [1, 2, 3])
+def test_quantised_planes_are_the_python_ones_bit_for_bit(page, coding):
     # many tiny cells, planes that miss their cells, far-away bounds: every branch of the box rules
     from shapetree.formats import encode_trees, quantize
     from shapetree.tree import bounds_frame
 
     bounds = np.array([[-3e7, 1e7, 5.0], [-3e7 + 12, 1e7 + 7, 9.0]])
     origin, scale = bounds_frame(bounds)
-    cases = [(seed, n_leaves, cad, escapes) for seed, n_leaves in ((0, 1), (1, 2), (2, 700), (3, 400))
-             for cad in (False, True) for escapes in (True, False)]
-    for seed, n_leaves, cad, escapes in cases:
+    cases = [(seed, n_leaves, cad) for seed, n_leaves in ((0, 1), (1, 2), (2, 700), (3, 400)) for cad in (False, True)]
+    for seed, n_leaves, cad in cases:
         rng = np.random.default_rng(seed)
         unit = random_tree(rng, n_leaves, bounds=(bounds - origin) / scale)
         tree = unit.replace(bounds=bounds, origin=origin, scale=scale)
         if cad:  # axis planes (exact escapes), repeated planes (reuse escapes), zero components
             tree = cad_like(tree, rng)
-        got = js_decode(page, encode_trees([tree], escapes=escapes))["trees"][0]
-        q = quantize(tree, escapes=escapes)
-        planes = np.asarray(got["planes"], np.float32).reshape(-1, 4)
-        branch = q.left >= 0
-        assert np.array_equal(planes[branch, :3], q.normal[branch]) and np.array_equal(planes[branch, 3],
-                                                                                         q.offset[branch])
+        data = encode_trees([tree], coding=coding)
+        assert data[6] == coding
+        assert_same_planes(js_decode(page, data), quantize(tree, coding=coding))
+
+
+def cell_trees(trees_dir: Path) -> list[tuple[str, shapetree.Tree]]:
+    """Trees that reach coding 3's every rule: a built bunny (2k leaves), a chain deeper than CELL_DEPTH
+    (boxes below it) whose cells come near CELL_VERTICES, planes through one point (quantised: near it),
+    exact axis planes through a corner of a simplex again and again (a vertex on more planes than it may
+    keep: the cell becomes its box, which later planes see), and CAD-like planes (escapes in cells; repeated planes make over CELL_VERTICES cuts:
+    box fallback)."""
+    from shapetree.formats.cells import CELL_DEPTH
+
+    rng = np.random.default_rng(9)
+    bunny = decode_trees((trees_dir / "bunny-lossless.stree").read_bytes())[0]
+    k = CELL_DEPTH + 40  # planes tangent to a ball the chain keeps: cells never empty
+    n = rng.normal(size=(k, 3)).astype(np.float32)
+    deep = chain_tree(n, (-0.5 * np.linalg.norm(n, axis=1)).astype(np.float32))
+    m = np.concatenate([np.eye(3), rng.integers(-3, 4, (40, 3))]).astype(np.float32)
+    star = chain_tree(m[np.abs(m).sum(1) > 0], np.zeros(len(m[np.abs(m).sum(1) > 0]), np.float32))
+    repeats = []  # the simplex x, y, z >= 0, x + y + z <= 1, then x, y, z >= 0 r more times (the origin's
+    for r in range(10, 18):  # ids overflow at some r: the cell becomes its box), then planes across the cell
+        tilt = rng.normal(size=(10, 3))
+        normals = np.concatenate([np.eye(3), [[-1, -1, -1]], np.eye(3)[np.arange(r) % 3], tilt]).astype(np.float32)
+        offsets = np.concatenate([[0, 0, 0, -1], np.zeros(r), tilt.sum(1) * 0.2]).astype(np.float32)
+        repeats.append((f"repeat{r}", chain_tree(normals, offsets)))
+    cad_rng = np.random.default_rng(2)  # this one's repeated planes make over CELL_VERTICES cuts and vertices
+    cad = cad_like(random_tree(cad_rng, 500), cad_rng)
+    return [("bunny", bunny), ("deep", deep), ("star", star), *repeats, ("cad", cad),
+            ("cad-bunny", cad_like(bunny, rng))]
+
+
+def test_coding_3_cells_are_the_python_ones_bit_for_bit(page, trees_dir):
+    from shapetree.formats import encode_trees, quantize
+
+    for label, tree in cell_trees(trees_dir):
+        data = encode_trees([tree], coding=3)
+        assert data[6] == 3, label
+        assert_same_planes(js_decode(page, data, f"{label}.stree"), quantize(tree, coding=3))
 
 
 def quantised_stream_files(data: bytes) -> list[tuple[str, bytes]]:
-    """Coding-1 files whose inflated stream lies (each one check after inflating)."""
+    """Quantised-plane files whose inflated stream lies (each one check after inflating)."""
     from shapetree.formats.stree_v2 import HEADER
 
     raw = zlib.decompress(data[HEADER.size:-4])
@@ -206,25 +258,22 @@ def quantised_stream_files(data: bytes) -> list[tuple[str, bytes]]:
            ("plane-short", wrapped(raw[:plane_at] + struct.pack("<I", plane_bytes - 1) + raw[plane_at + 4:-1])),
            ("trailing", wrapped(raw + b"\0")),
            ("far", with_crc(data[:12] + struct.pack("<d", -1e300) + data[20:-4]))]
-    for k in range(8):
+    for k in range(16):
         b = bytearray(raw)
-        b[plane_at + 4 + 3 * k] ^= 1 << k
+        b[plane_at + 4 + 3 * k + 40 * (k // 8)] ^= 1 << (k % 8)
         out.append((f"planes{k}", wrapped(bytes(b))))
     return out
 
 
-def test_broken_quantised_streams_fail_with_the_python_message(page, trees_dir):
-    data = (trees_dir / "bunny.stree").read_bytes()
-    for label, broken in quantised_stream_files(data):
+def test_broken_quantised_streams_fail_with_the_python_message(page, quantised_file):
+    for label, broken in quantised_stream_files(quantised_file):
         expected = py_decode(broken, f"{label}.stree")
         got = js_decode(page, broken, f"{label}.stree")
         if isinstance(expected, str):
             assert got.get("type") == "FormatError", (label, expected, got)
             assert got["error"] == expected, label
         else:  # a flipped plane bit that still decodes: both read the same planes
-            assert "error" not in got, (label, got)
-            assert np.array_equal(np.asarray(got["trees"][0]["planes"], np.float32).reshape(-1, 4)[
-                expected[0].left >= 0, 3], expected[0].offset[expected[0].left >= 0])
+            assert_same_planes(got, expected[0])
 
 
 def test_a_single_leaf_tree_decodes(page):
@@ -304,9 +353,8 @@ DECODE_LEVEL = """async ([b64, name, maxLeaves]) => {
 
 
 @pytest.fixture(scope="module")
-def progressive_file():
+def progressive_levels():
     from shapetree import detail_levels, simplification_order
-    from shapetree.formats.progressive import encode_file
     from shapetree.tree import bounds_frame
 
     bounds = np.array([[-3e7, 1e7, 5.0], [-3e7 + 12, 1e7 + 7, 9.0]])
@@ -314,7 +362,17 @@ def progressive_file():
     rng = np.random.default_rng(7)
     tree = cad_like(random_tree(rng, 600, bounds=(bounds - origin) / scale), rng)  # exact and reused planes too
     tree = tree.replace(bounds=bounds, origin=origin, scale=scale)
-    return encode_file(detail_levels(simplification_order(tree, n_samples=20_000)))
+    return detail_levels(simplification_order(tree, n_samples=20_000))
+
+
+@pytest.fixture(scope="module", params=[2, 3])
+def progressive_file(request, progressive_levels) -> bytes:
+    """The levels in plane coding 2 and 3."""
+    from shapetree.formats.progressive import encode_file
+
+    data = encode_file(progressive_levels, coding=request.param)
+    assert data[6] == request.param
+    return data
 
 
 def test_progressive_files_decode_to_the_same_levels(page, progressive_file):
@@ -332,6 +390,35 @@ def test_progressive_files_decode_to_the_same_levels(page, progressive_file):
         assert np.array_equal(planes[~leaf, :3], t.normal[~leaf]) and np.array_equal(planes[~leaf, 3], t.offset[~leaf])
         assert [lv["leaves"] for lv in got["levels"]] == [16, 32, 64, 128, 600]
         assert got["level"] == [16, 32, 64, 128, 600].index(t.n_leaves)
+
+
+STREAM_LEVELS = """async ([b64, pieces]) => {
+  const { LevelReader } = await import('./stree.js');
+  const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+  const reader = new LevelReader('p.stree', bytes.length);
+  const out = [];
+  for (let k = 0; k < pieces; k++) {  // the bytes as they arrive, levels decoded as their chunks complete
+    reader.push(bytes.subarray(Math.floor(k * bytes.length / pieces), Math.floor((k + 1) * bytes.length / pieces)));
+    for (const f of await reader.levels(k === pieces - 1)) {
+      out.push({ at: k, level: f.level, planes: Array.from(f.trees[0].planes), next: Array.from(f.trees[0].next) });
+    }
+  }
+  return out;
+}"""
+
+
+def test_streamed_levels_are_the_python_levels_bit_for_bit(page, progressive_levels, progressive_file):
+    from shapetree.formats.progressive import quantize_levels
+
+    coding = progressive_file[6]
+    want = quantize_levels(progressive_levels, coding=coding)
+    got = page.evaluate(STREAM_LEVELS, [base64.b64encode(progressive_file).decode(), 7])
+    assert [g["level"] for g in got] == list(range(len(want)))
+    assert got[0]["at"] < 6  # the coarse levels come before the last bytes
+    for g, q in zip(got, want, strict=True):
+        nxt = np.asarray(g["next"])
+        assert np.array_equal(nxt[q.left >= 0], q.right[q.left >= 0])
+        assert_same_planes({"trees": [g]}, q)
 
 
 def js_decode_level(page, data: bytes, name: str, budget) -> dict:

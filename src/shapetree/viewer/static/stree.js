@@ -1,8 +1,9 @@
 // The .stree file format, versions 1 and 2 (docs/format.md), read in the browser with the same
 // checks, in the same order, as shapetree's Python reader: a bad file is one FormatError line, never
 // a tree. Version 2's blocks are inflated with the browser's own DecompressionStream("deflate");
-// its quantised planes (codings 1 and 2) are rebuilt with the same float64 operations, in the same order,
-// as shapetree.formats.quantized, so they are the same float32 numbers.
+// its quantised planes (codings 1, 2 and 3) are rebuilt with the same float64 operations, in the same
+// order, as shapetree.formats.quantized (and coding 3's cells as shapetree.formats.cells), so they are
+// the same float32 numbers.
 
 export const OCCUPANCY = 0;
 export const NORMALS = 1;
@@ -17,16 +18,22 @@ const MAX_LEAVES = 2 ** 28;
 const FLOAT32_PLANES = 0;
 const QUANTIZED_PLANES = 1;
 const ESCAPED_PLANES = 2; // coding 1 plus reused and exact planes
+const CELL_PLANES = 3; // coding 2 in the nodes' exact cells instead of their boxes
 const PROGRESSIVE = 1; // flags bit 0: levels of detail, coarse first (shapetree/formats/progressive.py)
 const MAX_LEVELS = 64;
 const LEVEL_BYTES = 16; // leaf count, packed end, raw end, CRC-32 of the packed chunk
-// plane codings 1 and 2 (shapetree.formats.quantized)
+// plane codings 1, 2 and 3 (shapetree.formats.quantized)
 const MAX_PRECISION = 24;
 const MAX_NORMAL_EXTRA = 8;
 const MIN_NORMAL_BITS = 2;
 const MAX_NORMAL_BITS = 20;
 const MAX_OFFSET_BITS = 30;
 const MAX_FRAME = 2 ** 100;
+// coding 3's cells (shapetree.formats.cells)
+const CELL_DEPTH = 128; // nodes at depth <= this (the root is 0) have exact cells
+const CELL_VERTICES = 256; // a child with more vertices becomes its bounding box ...
+const VERTEX_PLANES = 16; // ... and so does one with a vertex on more planes
+const ROOT_IDS = 6; // the root box's faces: x = lo, y = lo, z = lo, x = hi, y = hi, z = hi
 
 // An occupancy leaf's `next` entry: -1 outside, -2 inside. A normal-map leaf's is -1.
 export const LEAF_OUT = -1;
@@ -223,7 +230,7 @@ function decodeBlocks(data, pos, end, nTrees, kind, name) {
   return trees;
 }
 
-// ---- plane codings 1 and 2: every step mirrors shapetree/formats/quantized.py ----
+// ---- plane codings 1, 2 and 3: every step mirrors shapetree/formats/quantized.py and cells.py ----
 
 /** The smallest k <= cap with extent <= tol * 2^k. */
 function bitsFor(extent, tol, cap) {
@@ -265,6 +272,7 @@ function octahedral(ca, cb, m, n) {
 }
 
 const f32View = new DataView(new ArrayBuffer(4));
+const POW2 = Float64Array.from({ length: 33 }, (_, k) => 2 ** k);
 
 /** The float32 whose bits are the unsigned 32-bit integer v. */
 function bitsToFloat32(v) {
@@ -287,18 +295,19 @@ function planeTable(capacity) {
 
 /**
  * A plane stream (quantized.decode_step): returns {normal, offset} (float32 per node) or a negative
- * status. `escapes`: coding 2, where a normal code 2m + 1 escapes to a reused or an exact float32
- * plane. A branch with known[i] set takes its plane from kplanes (4 per node) and reads nothing; the
- * coded planes join `table` (a fresh one when null).
+ * status. `coding` 2 or 3 has escapes: a normal code 2m + 1 escapes to a reused or an exact float32
+ * plane; in coding 3 the codes follow the nodes' exact cells (nodes at depth <= CELL_DEPTH) instead of
+ * their boxes. A branch with known[i] set takes its plane from kplanes (4 per node) and reads nothing;
+ * the coded planes join `table` (a fresh one when null).
  */
-function decodePlanes(bits, next, rootLo, rootHi, tol, extra, escapes, known = null, kplanes = null, table = null) {
+function decodePlanes(bits, next, rootLo, rootHi, tol, extra, coding, known = null, kplanes = null, table = null) {
+  const escapes = coding >= ESCAPED_PLANES;
+  const useCells = coding === CELL_PLANES;
   const nNodes = next.length;
   const normal = new Float32Array(3 * nNodes);
   const offset = new Float32Array(nNodes);
-  const lo = new Float64Array(3 * nNodes);
-  const hi = new Float64Array(3 * nNodes);
-  lo.set(rootLo, 0);
-  hi.set(rootHi, 0);
+  const r = rootRegion(useCells, rootLo, rootHi, nNodes);
+  const { lo, hi } = r;
   if (table === null) table = planeTable(nNodes);
   const tn = table.normal;
   const to = table.offset;
@@ -306,27 +315,33 @@ function decodePlanes(bits, next, rootLo, rootHi, tol, extra, escapes, known = n
   const n = new Float64Array(3);
   const mins = new Float64Array(3);
   const maxs = new Float64Array(3);
+  const range = new Float64Array(2);
   const total = bits.length * 8;
-  const read = (pos, width) => {
+  const read = (pos, width) => { // quantized._read (widths up to 32: exact in a double)
     let v = 0;
-    for (let k = 0; k < width; k++) v += ((bits[(pos + k) >> 3] >> ((pos + k) & 7)) & 1) * 2 ** k;
+    for (let k = 0; k < width; k++) {
+      const p = pos + k;
+      if ((bits[p >> 3] >> (p & 7)) & 1) v += POW2[k];
+    }
     return v;
   };
   let pos = 0;
   for (let i = 0; i < nNodes; i++) {
     if (next[i] < 0) continue;
     const o3 = 3 * i;
+    const hasCell = useCells && r.depth[i] <= CELL_DEPTH;
+    let va = 0; // the node's cell: vertices va..vb of the stack (quantized._pop_cell)
+    let vb = 0;
+    if (hasCell) {
+      r.top--;
+      va = r.start[r.top];
+      vb = r.start[r.top + 1];
+    }
     let off;
     if (known !== null && known[i]) {
       for (let k = 0; k < 3; k++) n[k] = kplanes[4 * i + k];
       off = kplanes[4 * i + 3];
-      for (let k = 0; k < 3; k++) {
-        const p = n[k] * lo[o3 + k];
-        const q = n[k] * hi[o3 + k];
-        mins[k] = p < q ? p : q;
-        maxs[k] = p < q ? q : p;
-      }
-      splitBox(n, off, lo, hi, o3, 3 * (i + 1), 3 * next[i], mins, maxs);
+      splitRegion(r, i, hasCell, n, off, next, mins, maxs, va, vb);
       normal.set(n, o3);
       offset[i] = off;
       continue;
@@ -344,11 +359,11 @@ function decodePlanes(bits, next, rootLo, rootHi, tol, extra, escapes, known = n
         // reuse an earlier coded plane
         const w = tableBits(size);
         if (pos + w > total) return { status: -1 };
-        const r = read(pos, w);
+        const ri = read(pos, w);
         pos += w;
-        if (r >= size) return { status: -2 };
-        for (let k = 0; k < 3; k++) n[k] = tn[3 * r + k];
-        off = to[r];
+        if (ri >= size) return { status: -2 };
+        for (let k = 0; k < 3; k++) n[k] = tn[3 * ri + k];
+        off = to[ri];
       } else {
         // an exact float32 plane
         if (pos + 3 > total) return { status: -1 };
@@ -376,26 +391,15 @@ function decodePlanes(bits, next, rootLo, rootHi, tol, extra, escapes, known = n
         tn.set(n, 3 * size);
         to[size++] = off;
       }
-      for (let k = 0; k < 3; k++) {
-        const p = n[k] * lo[o3 + k];
-        const q = n[k] * hi[o3 + k];
-        mins[k] = p < q ? p : q;
-        maxs[k] = p < q ? q : p;
-      }
     } else {
       if (pos + bn > total) return { status: -1 };
       const cb = read(pos, bn);
       pos += bn;
       if (ca > 2 * m || cb > 2 * m) return { status: -2 };
       octahedral(ca, cb, m, n);
-      for (let k = 0; k < 3; k++) {
-        const p = n[k] * lo[o3 + k];
-        const q = n[k] * hi[o3 + k];
-        mins[k] = p < q ? p : q;
-        maxs[k] = p < q ? q : p;
-      }
-      const loInt = (mins[0] + mins[1]) + mins[2];
-      const width = ((maxs[0] + maxs[1]) + maxs[2]) - loInt;
+      regionRange(hasCell, r.px, va, vb, n, lo, hi, o3, mins, maxs, range); // quantized._region_range
+      const loInt = range[0];
+      const width = range[1];
       const bo = bitsFor(width, tol, MAX_OFFSET_BITS);
       if (pos + bo > total) return { status: -1 };
       const q = read(pos, bo);
@@ -407,12 +411,296 @@ function decodePlanes(bits, next, rootLo, rootHi, tol, extra, escapes, known = n
     }
     normal.set(n, o3);
     offset[i] = off;
-    splitBox(n, off, lo, hi, o3, 3 * (i + 1), 3 * next[i], mins, maxs);
+    splitRegion(r, i, hasCell, n, off, next, mins, maxs, va, vb);
   }
   table.size = size;
   if (((pos + 7) >> 3) !== bits.length) return { status: -3 };
   for (; pos < total; pos++) if ((bits[pos >> 3] >> (pos & 7)) & 1) return { status: -3 };
   return { status: 0, normal, offset };
+}
+
+/** mins[k], maxs[k]: the range of n_k u_k over box o3 (quantized._extent_terms). */
+function extentTerms(n, lo, hi, o3, mins, maxs) {
+  for (let k = 0; k < 3; k++) {
+    const p = n[k] * lo[o3 + k];
+    const q = n[k] * hi[o3 + k];
+    mins[k] = p < q ? p : q;
+    maxs[k] = p < q ? q : p;
+  }
+}
+
+/** range = [low end, width] of n.u over the node's cell (vertices va..vb) when it has one, else over its
+ * box (quantized._region_range, _offset_range and cells.cell_range; an empty cell: 0, 0). */
+function regionRange(hasCell, px, va, vb, n, lo, hi, o3, mins, maxs, range) {
+  if (!hasCell) {
+    extentTerms(n, lo, hi, o3, mins, maxs);
+    const loInt = (mins[0] + mins[1]) + mins[2];
+    range[0] = loInt;
+    range[1] = ((maxs[0] + maxs[1]) + maxs[2]) - loInt;
+    return;
+  }
+  if (vb <= va) {
+    range[0] = 0.0;
+    range[1] = 0.0;
+    return;
+  }
+  const n0 = n[0];
+  const n1 = n[1];
+  const n2 = n[2];
+  let low = ((n0 * px[3 * va] + n1 * px[3 * va + 1]) + n2 * px[3 * va + 2]) - 0.0;
+  let high = low;
+  for (let v = va + 1; v < vb; v++) {
+    const d = ((n0 * px[3 * v] + n1 * px[3 * v + 1]) + n2 * px[3 * v + 2]) - 0.0;
+    if (d < low) low = d; // Python's min and max: the first argument unless the second is beyond it
+    if (d > high) high = d;
+  }
+  range[0] = low;
+  range[1] = high - low;
+}
+
+let cellStore = null;
+
+/**
+ * The per-node boxes (the root's set), depths, and for coding 3 the cell stack with the root box's cell
+ * on it (quantized._root_region): vertex v is px[3v..3v+2] (float64), its plane ids ids[16v..] (cnt[v] of
+ * them; int32, ids below 2^32 wrap but stay distinct), cell k is vertices start[k-1]..start[k], `top` cells.
+ */
+function rootRegion(useCells, rootLo, rootHi, nNodes) {
+  const lo = new Float64Array(3 * nNodes);
+  const hi = new Float64Array(3 * nNodes);
+  lo.set(rootLo, 0);
+  hi.set(rootHi, 0);
+  const r = { lo, hi, depth: new Int32Array(nNodes), nNodes, top: 0, px: null, ids: null, cnt: null, start: null, s: null,
+    neg: null, pos: null, splitEnd: 0 };
+  if (useCells) {
+    if (cellStore === null) { // one stack for every decode (decodes do not interleave: nothing awaits inside)
+      const cap = (CELL_DEPTH + 4) * CELL_VERTICES;
+      cellStore = { px: new Float64Array(3 * cap), ids: new Int32Array(VERTEX_PLANES * cap), cnt: new Int32Array(cap),
+        start: new Int32Array(CELL_DEPTH + 4), s: new Float64Array(CELL_VERTICES), neg: new Int32Array(CELL_VERTICES),
+        pos: new Int32Array(CELL_VERTICES) };
+    }
+    Object.assign(r, cellStore);
+    r.start[0] = 0;
+    r.start[1] = writeBox(r, 0, rootLo, 0, rootHi, 0, 0);
+    r.top = 1;
+  }
+  return r;
+}
+
+/** The 8 corners of box [lo, hi] (at lo[lo3..], hi[hi3..]) at vertex `at`: corner c takes hi on axis a when bit
+ * a of c is set, and lies on planes base + a (lo) or base + 3 + a (hi) (cells.write_box). Returns the end. */
+function writeBox(r, at, lo, lo3, hi, hi3, base) {
+  const { px, ids, cnt } = r;
+  for (let c = 0; c < 8; c++) {
+    const v = at + c;
+    for (let a = 0; a < 3; a++) {
+      const up = (c >> a) & 1;
+      px[3 * v + a] = up ? hi[hi3 + a] : lo[lo3 + a];
+      ids[VERTEX_PLANES * v + a] = (base + a + 3 * up) | 0;
+    }
+    cnt[v] = 3;
+  }
+  return at + 8;
+}
+
+/** The bounding box of vertices a..b into lo, hi at o3 (0, 0 for an empty cell; cells.cell_bounds). */
+function cellBounds(px, a, b, lo, hi, o3) {
+  if (b <= a) {
+    for (let k = 0; k < 3; k++) {
+      lo[o3 + k] = 0.0;
+      hi[o3 + k] = 0.0;
+    }
+    return;
+  }
+  for (let k = 0; k < 3; k++) {
+    lo[o3 + k] = px[3 * a + k];
+    hi[o3 + k] = px[3 * a + k];
+  }
+  for (let v = a + 1; v < b; v++) {
+    for (let k = 0; k < 3; k++) {
+      const x = px[3 * v + k];
+      if (x < lo[o3 + k]) lo[o3 + k] = x;
+      if (x > hi[o3 + k]) hi[o3 + k] = x;
+    }
+  }
+}
+
+/**
+ * After branch i's plane (n, off) is known (quantized._split_region): its children's depths and boxes
+ * (a cell's box is its bounding box) and, for children at depth <= CELL_DEPTH of a node with a cell
+ * (vertices a..b, already popped), their cells pushed (right first, so the left child's is on top;
+ * leaves get none).
+ */
+function splitRegion(r, i, hasCell, n, off, next, mins, maxs, a, b) {
+  const { lo, hi, depth } = r;
+  const li = i + 1;
+  const ri = next[i];
+  depth[li] = depth[i] + 1;
+  depth[ri] = depth[i] + 1;
+  if (!hasCell || depth[i] >= CELL_DEPTH) { // quantized._split_children
+    extentTerms(n, lo, hi, 3 * i, mins, maxs);
+    splitBox(n, off, lo, hi, 3 * i, 3 * li, 3 * ri, mins, maxs);
+    return;
+  }
+  const base = ROOT_IDS + r.nNodes;
+  const ends = splitCell(r, a, b, n[0], n[1], n[2], off, ROOT_IDS + i, 3 * i, base + 6 * li, base + 6 * ri);
+  const l0 = b + CELL_VERTICES;
+  const l1 = ends;
+  const r1 = r.splitEnd;
+  cellBounds(r.px, l0, l1, lo, hi, 3 * li);
+  cellBounds(r.px, l1, r1, lo, hi, 3 * ri);
+  let at = a;
+  if (next[ri] >= 0) {
+    moveCells(r, l1, at, r1 - l1);
+    at += r1 - l1;
+    r.start[++r.top] = at;
+  }
+  if (next[li] >= 0) {
+    moveCells(r, l0, at, l1 - l0);
+    at += l1 - l0;
+    r.start[++r.top] = at;
+  }
+}
+
+/** Move count vertices from src down to dst <= src (cells.move_cells). */
+function moveCells(r, src, dst, count) {
+  const { px, ids, cnt } = r;
+  for (let v = 0; v < count; v++) {
+    const s = src + v;
+    const d = dst + v;
+    px[3 * d] = px[3 * s];
+    px[3 * d + 1] = px[3 * s + 1];
+    px[3 * d + 2] = px[3 * s + 2];
+    const c = cnt[s];
+    for (let p = 0; p < c; p++) ids[VERTEX_PLANES * d + p] = ids[VERTEX_PLANES * s + p];
+    cnt[d] = c;
+  }
+}
+
+/**
+ * Split the cell of vertices a..b (bounding box lo, hi at o3) by the plane n.u = o (id kId) into its left
+ * child (s = n.v - o <= 0) and right child (s >= 0), written from b + CELL_VERTICES on: returns the left
+ * child's end (the right child's start; its end in r.splitEnd) (cells.split_cell). Every pair of
+ * vertices p (s < 0) and q (s > 0), in cell order, that share two ids is an edge crossing the plane: it
+ * gives the vertex p + t (q - p), t = s_p / (s_p - s_q), on their shared ids and kId; vertices with s = 0
+ * belong to both children and gain kId. More than CELL_VERTICES cuts or a cut on more than VERTEX_PLANES
+ * planes make both children the box (ids leftBase + 0..5, rightBase + 0..5); a child over CELL_VERTICES
+ * vertices or with a kept vertex over VERTEX_PLANES ids becomes it alone.
+ */
+function splitCell(r, a, b, n0, n1, n2, o, kId, o3, leftBase, rightBase) {
+  const { px, ids, cnt, s, neg, pos } = r;
+  const P = VERTEX_PLANES;
+  let nNeg = 0; // the vertices with s < 0 and s > 0, in cell order: the pair loop's p and q
+  let nPos = 0;
+  for (let v = a; v < b; v++) {
+    const sv = ((n0 * px[3 * v] + n1 * px[3 * v + 1]) + n2 * px[3 * v + 2]) - o;
+    s[v - a] = sv;
+    if (sv < 0.0) neg[nNeg++] = v;
+    else if (sv > 0.0) pos[nPos++] = v;
+  }
+  let nCut = 0; // the cut vertices, at b ..
+  let cutOver = false;
+  let w = b;
+  pairs: for (let pi = 0; pi < nNeg; pi++) {
+    const p = neg[pi];
+    const sp = s[p - a];
+    const cp = cnt[p];
+    const ip = P * p;
+    for (let qi = 0; qi < nPos; qi++) {
+      const q = pos[qi];
+      const cq = cnt[q];
+      const iq = P * q;
+      let shared = 0; // cells._shared, stopped at 2 (all the test needs)
+      for (let x = 0; x < cp && shared < 2; x++) {
+        const id = ids[ip + x];
+        for (let y = 0; y < cq; y++) {
+          if (ids[iq + y] === id) {
+            shared++;
+            break;
+          }
+        }
+      }
+      if (shared < 2) continue;
+      if (nCut >= CELL_VERTICES) {
+        cutOver = true;
+        break pairs;
+      }
+      const sq = s[q - a];
+      const t = sp / (sp - sq);
+      for (let k = 0; k < 3; k++) px[3 * w + k] = px[3 * p + k] + t * (px[3 * q + k] - px[3 * p + k]);
+      let c = 0;
+      const iw = P * w;
+      for (let x = 0; x < cp; x++) {
+        const id = ids[ip + x];
+        for (let y = 0; y < cq; y++) {
+          if (ids[iq + y] === id) {
+            if (c < P) ids[iw + c] = id;
+            c++;
+            break;
+          }
+        }
+      }
+      if (c + 1 > P) { // both children become boxes whatever the other cuts are
+        cutOver = true;
+        break pairs;
+      }
+      ids[iw + c] = kId;
+      cnt[w] = c + 1;
+      nCut++;
+      w++;
+    }
+  }
+  const l0 = b + CELL_VERTICES;
+  let l1;
+  if (cutOver || overFull(cnt, s, a, b, -1, nCut)) {
+    l1 = writeBox(r, l0, r.lo, o3, r.hi, o3, leftBase);
+  } else {
+    l1 = writeSide(r, a, b, -1, l0, kId, nCut);
+  }
+  if (cutOver || overFull(cnt, s, a, b, 1, nCut)) {
+    r.splitEnd = writeBox(r, l1, r.lo, o3, r.hi, o3, rightBase);
+  } else {
+    r.splitEnd = writeSide(r, a, b, 1, l1, kId, nCut);
+  }
+  return l1;
+}
+
+/** Whether the child on side `sign` (-1 left: s <= 0, +1 right: s >= 0) is over-full: more than
+ * CELL_VERTICES vertices, or a kept vertex on the plane over VERTEX_PLANES ids (cells._over_full). */
+function overFull(cnt, s, a, b, sign, nCut) {
+  let k = nCut;
+  let over = false;
+  for (let v = a; v < b; v++) {
+    const sv = s[v - a];
+    if ((sign < 0 && sv <= 0.0) || (sign > 0 && sv >= 0.0)) {
+      k++;
+      if (sv === 0.0 && cnt[v] + 1 > VERTEX_PLANES) over = true;
+    }
+  }
+  return over || k > CELL_VERTICES;
+}
+
+/** Write one child at `at`: the kept vertices of side `sign` in order (those on the plane gain id kId),
+ * then the nCut cut vertices stored at b. Returns the end (cells._write_side). */
+function writeSide(r, a, b, sign, at, kId, nCut) {
+  const { px, ids, cnt, s } = r;
+  const P = VERTEX_PLANES;
+  let w = at;
+  for (let v = a; v < b; v++) {
+    const sv = s[v - a];
+    if ((sign < 0 && sv <= 0.0) || (sign > 0 && sv >= 0.0)) {
+      px[3 * w] = px[3 * v];
+      px[3 * w + 1] = px[3 * v + 1];
+      px[3 * w + 2] = px[3 * v + 2];
+      let c = cnt[v];
+      for (let p = 0; p < c; p++) ids[P * w + p] = ids[P * v + p];
+      if (sv === 0.0) ids[P * w + c++] = kId;
+      cnt[w] = c;
+      w++;
+    }
+  }
+  moveCells(r, b, w, nCut);
+  return w + nCut;
 }
 
 /** The children's boxes (at l3, r3): (box and n.u < off) and (box and n.u >= off), per axis, clamped to the box. */
@@ -444,12 +732,12 @@ function splitBox(n, off, lo, hi, o3, l3, r3, mins, maxs) {
   }
 }
 
-function minPlaneBytes(nLeaves, escapes) {
-  const perBranch = escapes ? MIN_NORMAL_BITS + 1 : 2 * MIN_NORMAL_BITS;
+function minPlaneBytes(nLeaves, coding) {
+  const perBranch = coding >= ESCAPED_PLANES ? MIN_NORMAL_BITS + 1 : 2 * MIN_NORMAL_BITS;
   return Math.ceil((perBranch * (nLeaves - 1)) / 8);
 }
 
-/** The quantisation parameters opening a coding-1/2 stream: {extra, tol}. */
+/** The quantisation parameters opening a coding-1/2/3 stream: {extra, tol}. */
 function readParameters(data, end, lo, hi, name) {
   if (end < 2) throw new FormatError(`${name}: truncated (no quantisation parameters)`);
   const precision = data[0];
@@ -467,13 +755,13 @@ function readParameters(data, end, lo, hi, name) {
   return { extra, tol: longest / (1 << precision) };
 }
 
-/** Coding 1's inflated stream data[0, end): parameters, then per tree counts, structure, planes. */
-function decodeQuantizedBlocks(data, end, nTrees, kind, lo, hi, name, escapes) {
+/** Coding 1, 2 or 3's inflated stream data[0, end): parameters, then per tree counts, structure, planes. */
+function decodeQuantizedBlocks(data, end, nTrees, kind, lo, hi, name, coding) {
   const { extra, tol } = readParameters(data, end, lo, hi, name);
   let pos = 2;
   const trees = [];
   for (let t = 0; t < nTrees; t++) {
-    const got = decodeQuantizedTree(data, pos, end, kind, lo, hi, tol, extra, escapes, null, name);
+    const got = decodeQuantizedTree(data, pos, end, kind, lo, hi, tol, extra, coding, null, name);
     trees.push(got.tree);
     pos = got.pos;
   }
@@ -481,8 +769,8 @@ function decodeQuantizedBlocks(data, end, nTrees, kind, lo, hi, name, escapes) {
   return trees;
 }
 
-/** One tree block of a coding-1/2 stream at pos: {tree, pos after}; its coded planes join `table`. */
-function decodeQuantizedTree(data, pos, end, kind, lo, hi, tol, extra, escapes, table, name) {
+/** One tree block of a coding-1/2/3 stream at pos: {tree, pos after}; its coded planes join `table`. */
+function decodeQuantizedTree(data, pos, end, kind, lo, hi, tol, extra, coding, table, name) {
   const view = new DataView(data.buffer, data.byteOffset, data.length);
   if (pos + 4 > end) throw new FormatError(`${name}: truncated (tree header past the end)`);
   const nLeaves = view.getUint32(pos, true);
@@ -490,14 +778,14 @@ function decodeQuantizedTree(data, pos, end, kind, lo, hi, tol, extra, escapes, 
   if (nLeaves < 1 || nLeaves > MAX_LEAVES) throw new FormatError(`${name}: invalid leaf count ${nLeaves}`);
   const sb = structureBytes(nLeaves, kind);
   const vectorBytes = kind === NORMALS ? 12 * nLeaves : 0;
-  if (pos + sb + 4 + minPlaneBytes(nLeaves, escapes) + vectorBytes > end) {
+  if (pos + sb + 4 + minPlaneBytes(nLeaves, coding) + vectorBytes > end) {
     throw new FormatError(`${name}: header says ${nLeaves} leaves but the file is too short`);
   }
   const decoded = decodeStructure(data.subarray(pos, pos + sb), nLeaves, kind === OCCUPANCY);
   pos += sb;
   if (decoded.status !== 0) throw new FormatError(`${name}: malformed tree structure (code ${decoded.status})`);
   const { next, depth } = decoded;
-  const got = readPlanes(data, pos, end - vectorBytes, nLeaves - 1, next, lo, hi, tol, extra, escapes, null, null,
+  const got = readPlanes(data, pos, end - vectorBytes, nLeaves - 1, next, lo, hi, tol, extra, coding, null, null,
     table, name);
   pos = got.pos;
   if (kind === NORMALS) pos = readLeafVectors(view, pos, next, got.planes, name);
@@ -505,15 +793,15 @@ function decodeQuantizedTree(data, pos, end, kind, lo, hi, tol, extra, escapes, 
 }
 
 /** A plane stream (its size first) at pos within data[0, end) coding the nCoded branches that are not known. */
-function readPlanes(data, pos, end, nCoded, next, lo, hi, tol, extra, escapes, known, kplanes, table, name) {
+function readPlanes(data, pos, end, nCoded, next, lo, hi, tol, extra, coding, known, kplanes, table, name) {
   const view = new DataView(data.buffer, data.byteOffset, data.length);
   if (pos + 4 > end) throw new FormatError(`${name}: truncated (plane stream size past the end)`);
   const planeBytes = view.getUint32(pos, true);
   pos += 4;
-  if (planeBytes < minPlaneBytes(nCoded + 1, escapes) || pos + planeBytes > end) {
+  if (planeBytes < minPlaneBytes(nCoded + 1, coding) || pos + planeBytes > end) {
     throw new FormatError(`${name}: invalid plane stream size ${planeBytes} for ${nCoded} planes`);
   }
-  const got = decodePlanes(data.subarray(pos, pos + planeBytes), next, lo, hi, tol, extra, escapes, known, kplanes,
+  const got = decodePlanes(data.subarray(pos, pos + planeBytes), next, lo, hi, tol, extra, coding, known, kplanes,
     table);
   if (got.status !== 0) throw new FormatError(`${name}: malformed plane stream (code ${got.status})`);
   const nNodes = next.length;
@@ -560,7 +848,7 @@ function parseHeader2(data, name) {
   const bounds = new Float64Array(6);
   for (let k = 0; k < 6; k++) bounds[k] = view.getFloat64(12 + 8 * k, true);
   checkHeader(name, nTrees, kind, bounds);
-  if (coding !== FLOAT32_PLANES && coding !== QUANTIZED_PLANES && coding !== ESCAPED_PLANES) {
+  if (coding !== FLOAT32_PLANES && coding !== QUANTIZED_PLANES && coding !== ESCAPED_PLANES && coding !== CELL_PLANES) {
     throw new FormatError(`${name}: unknown plane coding ${coding}`);
   }
   if ((flags !== 0 && flags !== PROGRESSIVE) || reserved) {
@@ -617,7 +905,7 @@ async function decodeV2(data, name) {
       lo[k] = (bounds[k] - origin[k]) / scale;
       hi[k] = (bounds[3 + k] - origin[k]) / scale;
     }
-    trees = decodeQuantizedBlocks(raw, rawSize, nTrees, kind, lo, hi, name, coding === ESCAPED_PLANES);
+    trees = decodeQuantizedBlocks(raw, rawSize, nTrees, kind, lo, hi, name, coding);
   }
   return { kind, bounds, trees, origin, scale };
 }
@@ -735,7 +1023,7 @@ function decodeDelta(ins, grow, shape, nLeaves, old) {
 }
 
 /** Level i >= 1 from its inflated chunk raw[0, end) and level i - 1 (progressive._read_delta). */
-function decodeLevel(raw, end, old, nLeaves, lo, hi, tol, extra, escapes, table, name) {
+function decodeLevel(raw, end, old, nLeaves, lo, hi, tol, extra, coding, table, name) {
   const view = new DataView(raw.buffer, raw.byteOffset, raw.length);
   const added = nLeaves - old.nLeaves;
   let pos = 0;
@@ -747,7 +1035,7 @@ function decodeLevel(raw, end, old, nLeaves, lo, hi, tol, extra, escapes, table,
     streams.push(raw.subarray(pos + 4, pos + 4 + size));
     pos += 4 + size;
   }
-  if (pos + 4 + minPlaneBytes(added + 1, escapes) > end || 8 * streams[2].length < added) {
+  if (pos + 4 + minPlaneBytes(added + 1, coding) > end || 8 * streams[2].length < added) {
     throw new FormatError(`${name}: level streams too short for ${added} new leaves`);
   }
   const d = decodeDelta(streams[0], streams[1], streams[2], nLeaves, old);
@@ -762,7 +1050,7 @@ function decodeLevel(raw, end, old, nLeaves, lo, hi, tol, extra, escapes, table,
       kplanes.set(old.planes.subarray(4 * o, 4 * o + 4), 4 * k);
     }
   }
-  const got = readPlanes(raw, pos, end, added, d.next, lo, hi, tol, extra, escapes, known, kplanes, table, name);
+  const got = readPlanes(raw, pos, end, added, d.next, lo, hi, tol, extra, coding, known, kplanes, table, name);
   return { tree: { nLeaves, nNodes: n, depth: d.depth, planes: got.planes, next: d.next }, pos: got.pos };
 }
 
@@ -822,7 +1110,7 @@ export class LevelReader {
       throw new FormatError(`${name}: header checksum mismatch (file is corrupted)`);
     }
     const h = parseHeader2(data, name);
-    if (h.flags !== PROGRESSIVE || (h.coding !== QUANTIZED_PLANES && h.coding !== ESCAPED_PLANES) || h.kind !== OCCUPANCY) {
+    if (h.flags !== PROGRESSIVE || (h.coding < QUANTIZED_PLANES || h.coding > CELL_PLANES) || h.kind !== OCCUPANCY) {
       throw new FormatError(`${name}: a progressive file holds one occupancy tree with quantised planes`);
     }
     if (HEADER2_BYTES + h.packedSize + 4 !== size) {
@@ -908,15 +1196,14 @@ export class LevelReader {
       if (i === 0) {
         const { extra, tol } = readParameters(raw, size, lo, hi, name);
         this.params = { extra, tol };
-        got = decodeQuantizedTree(raw, 2, size, OCCUPANCY, lo, hi, tol, extra, h.coding === ESCAPED_PLANES,
-          this.planeTable, name);
+        got = decodeQuantizedTree(raw, 2, size, OCCUPANCY, lo, hi, tol, extra, h.coding, this.planeTable, name);
         if (got.tree.nLeaves !== lv.leaves) {
           throw new FormatError(`${name}: level 0 holds ${got.tree.nLeaves} leaves, the table says ${lv.leaves}`);
         }
       } else {
         const { extra, tol } = this.params;
-        got = decodeLevel(raw, size, this.decoded[i - 1].trees[0], lv.leaves, lo, hi, tol, extra,
-          h.coding === ESCAPED_PLANES, this.planeTable, name);
+        got = decodeLevel(raw, size, this.decoded[i - 1].trees[0], lv.leaves, lo, hi, tol, extra, h.coding,
+          this.planeTable, name);
       }
       if (got.pos !== size) throw new FormatError(`${name}: ${size - got.pos} unexpected trailing bytes in level ${i}`);
       const file = { kind: OCCUPANCY, bounds: h.bounds, origin: h.origin, scale: h.scale, trees: [got.tree], level: i,
