@@ -105,18 +105,28 @@ def test_coding_3_round_trips_and_is_smaller_than_coding_2():
 
 def test_deep_chains_and_overfull_cells_fall_back_to_boxes_alike_in_encoder_and_decoder():
     rng = np.random.default_rng(9)
-    # deeper than CELL_DEPTH: the deepest branches use boxes
+    # deeper than CELL_DEPTH, planes tangent to a ball the chain keeps: every cell down to CELL_DEPTH has
+    # volume (its box extent), and the deepest branches use boxes
     k = CELL_DEPTH + 40
     n = rng.normal(size=(k, 3)).astype(np.float32)
-    deep = chain_tree(n, (rng.uniform(-0.3, 0.3, k) * np.abs(n).sum(1)).astype(np.float32))
-    # 40 planes through the origin: the origin is a vertex on more planes than a vertex may keep
-    m = np.concatenate([np.eye(3), rng.integers(-3, 4, (40, 3))]).astype(np.float32)
-    m = m[np.abs(m).sum(1) > 0]
-    star = chain_tree(m, np.zeros(len(m), np.float32))
-    for tree in (deep, star, cad_like(framed_tree(rng, 300), rng)):
+    deep = chain_tree(n, (-0.5 * np.linalg.norm(n, axis=1)).astype(np.float32))
+    q = quantize(deep, coding=CELL_PLANES)
+    lo, hi = root_box(q)
+    clo, chi = region_boxes(q.normal, q.offset, q.left.astype(np.int64), q.right.astype(np.int64), lo, hi, True)
+    spine = np.arange(0, 2 * k, 2)  # the chain's branches, depth 0 .. k - 1
+    assert np.all((chi[spine] - clo[spine]).min(axis=1) > 0.1)
+    # the simplex x, y, z >= 0, x + y + z <= 1, then x, y, z >= 0 again and again (the origin's plane ids
+    # overflow: the cell becomes its box), then planes across it
+    chains = [deep]
+    for r in (12, 17):
+        tilt = rng.normal(size=(10, 3))
+        normals = np.concatenate([np.eye(3), [[-1, -1, -1]], np.eye(3)[np.arange(r) % 3], tilt]).astype(np.float32)
+        offsets = np.concatenate([[0, 0, 0, -1], np.zeros(r), tilt.sum(1) * 0.2]).astype(np.float32)
+        chains.append(chain_tree(normals, offsets))
+    for tree in (*chains, cad_like(framed_tree(rng, 300), rng)):
         q = quantize(tree, coding=CELL_PLANES)
         assert trees_equal(decode_stree(encode_trees([tree], coding=CELL_PLANES))[0], q)
-        pts = rng.uniform(-1, 1, (20_000, 3))
+        pts = rng.uniform(tree.bounds[0], tree.bounds[1], (20_000, 3))
         assert np.mean(q.contains(pts) != tree.contains(pts)) < 0.01
 
 

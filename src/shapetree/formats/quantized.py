@@ -38,7 +38,7 @@ QUANTIZED_PLANES = 1  # plane codings of .stree v2 (docs/format.md): quantised i
 ESCAPED_PLANES = 2  # ... with escapes to reused and exact float32 planes,
 CELL_PLANES = 3  # ... and in the nodes' exact cells instead of boxes (the default)
 CODINGS = (QUANTIZED_PLANES, ESCAPED_PLANES, CELL_PLANES)
-DEFAULT_CODING = ESCAPED_PLANES
+DEFAULT_CODING = CELL_PLANES
 DEFAULT_EXACT = "axis"  # which planes coding 2 stores as float32 (see plane_hints)
 MAX_FRAME = 2.0**100  # root box coordinates beyond this are refused (no overflow anywhere)
 
