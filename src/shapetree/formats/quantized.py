@@ -210,11 +210,12 @@ def _root_region(use_cells, root_lo, root_hi, n_nodes):
 
 
 @nb.njit(cache=True, inline="always")
-def _pop_cell(has_cell, start, top):
-    """Take the top cell off the stack: ``(new top, first vertex, end)``; nothing without a cell."""
-    if has_cell:
-        return top - 1, start[top - 1], start[top]
-    return top, 0, 0
+def _enter(use_cells, depth, start, top):
+    """A branch at ``depth`` comes up in pre-order: ``(has a cell, new top, first vertex, end)``, its cell
+    taken off the stack (coding 3, depth <= ``cells.CELL_DEPTH``), else no cell."""
+    if use_cells and depth <= cells.CELL_DEPTH:
+        return True, top - 1, start[top - 1], start[top]
+    return False, top, 0, 0
 
 @nb.njit(cache=True)
 def region_boxes(normal, offset, left, right, root_lo, root_hi, use_cells):
@@ -223,14 +224,11 @@ def region_boxes(normal, offset, left, right, root_lo, root_hi, use_cells):
     1 and 2's boxes: ``(lo, hi)``, (n, 3) float64 each."""
     n_nodes = left.shape[0]
     lo, hi, depth, px, ids, cnt, start, top, scratch = _root_region(use_cells, root_lo, root_hi, n_nodes)
-    nq = np.empty(3, np.float64)
-    mins = np.empty(3, np.float64)
-    maxs = np.empty(3, np.float64)
+    nq, mins, maxs = np.empty(3, np.float64), np.empty(3, np.float64), np.empty(3, np.float64)
     for i in range(n_nodes):
         if left[i] < 0:
             continue
-        has_cell = use_cells and depth[i] <= cells.CELL_DEPTH
-        top, va, vb = _pop_cell(has_cell, start, top)  # the node's cell: vertices va..vb of the stack
+        has_cell, top, va, vb = _enter(use_cells, depth[i], start, top)
         top = _split_region(i, has_cell, normal, offset, left, right, lo, hi, nq, mins, maxs, depth, px, ids, cnt,
                             start, top, va, vb, scratch)
     return lo, hi
@@ -334,14 +332,11 @@ def encode_step(normal, offset, left, right, root_lo, root_hi, tol, extra, escap
     qn = np.zeros((n_nodes, 3), np.float32)
     qo = np.zeros(n_nodes, np.float32)
     lo, hi, depth, px, ids, cnt, start, top, scratch = _root_region(use_cells, root_lo, root_hi, n_nodes)
-    nq = np.empty(3, np.float64)
-    mins = np.empty(3, np.float64)
-    maxs = np.empty(3, np.float64)
+    nq, mins, maxs = np.empty(3, np.float64), np.empty(3, np.float64), np.empty(3, np.float64)
     for i in range(n_nodes):
         if left[i] < 0:
             continue
-        has_cell = use_cells and depth[i] <= cells.CELL_DEPTH
-        top, va, vb = _pop_cell(has_cell, start, top)  # the node's cell: vertices va..vb of the stack
+        has_cell, top, va, vb = _enter(use_cells, depth[i], start, top)
         if known[i]:
             qn[i] = normal[i]
             qo[i] = offset[i]
@@ -460,16 +455,13 @@ def decode_step(bits, left, right, root_lo, root_hi, tol, extra, escapes, use_ce
     qn = np.zeros((n_nodes, 3), np.float32)
     qo = np.zeros(n_nodes, np.float32)
     lo, hi, depth, px, ids, cnt, start, top, scratch = _root_region(use_cells, root_lo, root_hi, n_nodes)
-    nq = np.empty(3, np.float64)
-    mins = np.empty(3, np.float64)
-    maxs = np.empty(3, np.float64)
+    nq, mins, maxs = np.empty(3, np.float64), np.empty(3, np.float64), np.empty(3, np.float64)
     total = bits.shape[0] * 8
     pos = 0
     for i in range(n_nodes):
         if left[i] < 0:
             continue
-        has_cell = use_cells and depth[i] <= cells.CELL_DEPTH
-        top, va, vb = _pop_cell(has_cell, start, top)  # the node's cell: vertices va..vb of the stack
+        has_cell, top, va, vb = _enter(use_cells, depth[i], start, top)
         if known[i]:
             qn[i] = kn[i]
             qo[i] = ko[i]
