@@ -5,7 +5,7 @@ levels a reader gets.
 For each shared closed mesh: the seed-0 tree at ``--leaves`` (cached, lossless, under
 ``benchmarks/results/cache/``, as format_size.py's), its simplification order on points labelled by
 the mesh (what ``shapetree build`` writes), the progressive file (default ladder, automatic
-precision) and the flat coding-2 file; then, for ``--level`` (512), the bytes ``load(path,
+precision) and the flat file (plane coding 3, the default); then, for ``--level`` (512), the bytes ``load(path,
 max_leaves=512)`` reads against ``save(order.at(512), flat)``. Orders are cached too.
 
     python benchmarks/progressive.py --meshes cgal_bunny00.off --leaves 16384
