@@ -174,7 +174,7 @@ def save(trees: Tree | list[Tree], path: str | Path, lossless: bool = False, *,
     ``budget``: the volume, a fraction of the tree's inside volume, where the quantised tree may
     disagree with the float32 one (the precision is the lowest within it; None: 1e-3); with the mesh
     known, ``shapetree.quantization_budget(tree, mesh)`` checks the quantised tree against the mesh
-    instead (its error may rise by at most 1e-4 of the volume), so accurate trees keep the bits
+    instead (its error may rise by at most 2.5e-4 of the volume, an upper bound), so accurate trees keep the bits
     they need and coarse ones drop those their error hides (``shapetree build``, ``simplify --mesh``
     and ``refine`` do that)."""
     write_trees(path, [trees] if isinstance(trees, Tree) else list(trees), lossless=lossless,
