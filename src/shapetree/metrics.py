@@ -13,7 +13,7 @@ import numpy as np
 
 from .builder.normal_map import surface_normal_samples
 from .extract import tree_surface
-from .formats.quantized import DISAGREEMENT_BUDGET, volume_disagreement
+from .formats.quantized import DISAGREEMENT_BUDGET, seeded_points
 from .mesh import Mesh, as_mesh, inside, sample_surface
 from .tree import Kind, Tree, predict_normals
 
@@ -29,25 +29,24 @@ ERROR_SAMPLES = 1_000_000  # ... both measured on these seeded uniform points in
 def tree_error(tree: Tree, mesh) -> float:
     """The volume where occupancy ``tree`` and ``mesh`` (a ``Mesh`` or path; winding number > 1/2)
     disagree, as a fraction of the tree's inside volume, by ``ERROR_SAMPLES`` seeded uniform points
-    in the tree's bounds."""
-    m = as_mesh(mesh)
-    return volume_disagreement(tree, lambda pts: inside(m, pts), ERROR_SAMPLES)
+    in the tree's bounds (``MeshBudget``'s points)."""
+    return MeshBudget(tree, mesh).error
 
 
 class MeshBudget:
     """What ``shapetree.save(tree, path, budget=...)`` lets quantised planes do to ``tree``, an
     approximation of a mesh: a quantised tree passes when its error against the mesh is at most
     ``ERROR_RISE`` above the float32 tree's (an upper bound from the paired count and its noise, so
-    the file's IoU stays within about that of the tree's)
-    and it disagrees with the float32 tree on at most ``ERROR_SHARE`` of the tree's own error, or
-    1e-3, whichever is larger; volumes are fractions of the tree's inside volume, counted on the
-    same ``ERROR_SAMPLES`` seeded uniform points (paired, so the rise is measured, not sampled twice).
-    The file's precision is the lowest that passes: an accurate tree (a CAD part) keeps the bits its
-    accuracy needs, a coarse one drops the bits its error hides."""
+    the file's IoU stays within about that of the tree's) and it disagrees with the float32 tree on
+    at most ``ERROR_SHARE`` of the tree's own error, or 1e-3, whichever is larger; volumes are
+    fractions of the tree's inside volume, counted on the same ``ERROR_SAMPLES`` seeded uniform
+    points (paired, so the rise is measured, not sampled twice). The file's precision is the lowest
+    that passes: an accurate tree (a CAD part) keeps the bits its accuracy needs, a coarse one may
+    drop bits its error hides."""
 
     def __init__(self, tree: Tree, mesh):
         m = as_mesh(mesh)
-        self.points = np.random.default_rng(0).uniform(tree.bounds[0], tree.bounds[1], (ERROR_SAMPLES, 3))
+        self.points = seeded_points(tree, ERROR_SAMPLES)
         self.truth = inside(m, self.points)
         self.tree_inside = tree.contains(self.points)
         self.volume = max(int(np.count_nonzero(self.tree_inside)), 1)

@@ -217,6 +217,7 @@ def _enter(use_cells, depth, start, top):
         return True, top - 1, start[top - 1], start[top]
     return False, top, 0, 0
 
+
 @nb.njit(cache=True)
 def region_boxes(normal, offset, left, right, root_lo, root_hi, use_cells):
     """Every node's box as the codings see it for planes ``normal, offset`` (float32, the quantised
@@ -654,19 +655,18 @@ def checked_root_box(tree: Tree) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-def volume_disagreement(tree: Tree, other, samples: int) -> float:
-    """The volume where occupancy ``tree`` and ``other`` (a function of (k, 3) points giving (k,)
-    bool) disagree, as a fraction of ``tree``'s inside volume, by ``samples`` seeded uniform points
-    in the tree's bounds."""
-    pts = np.random.default_rng(0).uniform(tree.bounds[0], tree.bounds[1], (samples, 3))
-    inside = tree.contains(pts)
-    return float(np.count_nonzero(np.asarray(other(pts)) != inside)) / max(int(np.count_nonzero(inside)), 1)
+def seeded_points(tree: Tree, samples: int) -> np.ndarray:
+    """``samples`` uniform points in the tree's bounds, always the same ones (seed 0): the points every
+    precision check counts volumes on."""
+    return np.random.default_rng(0).uniform(tree.bounds[0], tree.bounds[1], (samples, 3))
 
 
 def disagreement(tree: Tree, q: Tree, samples: int = AUTO_SAMPLES) -> float:
     """The volume where occupancy trees ``q`` and ``tree`` disagree, as a fraction of ``tree``'s inside
     volume, by ``samples`` seeded uniform points in the bounds."""
-    return volume_disagreement(tree, q.contains, samples)
+    pts = seeded_points(tree, samples)
+    inside = tree.contains(pts)
+    return float(np.count_nonzero(q.contains(pts) != inside)) / max(int(np.count_nonzero(inside)), 1)
 
 
 def budget_samples(budget: float) -> int:
