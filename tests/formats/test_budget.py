@@ -8,7 +8,7 @@ import numpy as np
 from factories import polytope_tree, sphere_mesh, sphere_tree
 
 import shapetree
-from shapetree.formats import quantize
+from shapetree.formats import quantize, quantized
 from shapetree.formats.quantized import AUTO_PRECISIONS, DISAGREEMENT_BUDGET, budget_samples
 from shapetree.formats.stree_v2 import HEADER
 from shapetree.mesh import Mesh
@@ -30,8 +30,14 @@ def rotated_cube(shift: float = 0.0) -> tuple[shapetree.Tree, Mesh]:
     return polytope_tree(normals.astype(np.float32), 0.5 + shift * np.array([1, -1, 1, -1, 1, -1]), BOUNDS), mesh
 
 
-def precision_of(path) -> int:
-    return zlib.decompress(path.read_bytes()[HEADER.size:-4])[0]
+def precision_of(path) -> float:
+    data = path.read_bytes()
+    return quantized.precision_of(zlib.decompress(data[HEADER.size:-4])[0], data[6])
+
+
+def next_lower(p: float) -> float:
+    """The precision below ``p`` that the automatic choice tried and rejected (coding 4: a quarter step)."""
+    return p - 1 / quantized.PRECISION_STEPS
 
 
 def test_an_accurate_tree_keeps_more_bits_with_its_mesh_and_stays_as_accurate(tmp_path):
@@ -45,7 +51,7 @@ def test_an_accurate_tree_keeps_more_bits_with_its_mesh_and_stays_as_accurate(tm
     a, b = shapetree.load(plain), shapetree.load(with_mesh)
     assert tree_error(b, mesh) <= tree_error(a, mesh)
     assert budget.rise_bound(*budget.rise_and_moved(b)) <= ERROR_RISE
-    assert not budget(quantize(tree, precision_of(with_mesh) - 1))
+    assert not budget(quantize(tree, next_lower(precision_of(with_mesh))))
 
 
 def test_the_precision_is_the_lowest_whose_error_against_the_mesh_stays_within_the_rise(tmp_path):
@@ -55,8 +61,8 @@ def test_the_precision_is_the_lowest_whose_error_against_the_mesh_stays_within_t
     shapetree.save(tree, tmp_path / "t.stree", budget=budget)
     p = precision_of(tmp_path / "t.stree")
     assert budget(shapetree.load(tmp_path / "t.stree"))
-    if p > AUTO_PRECISIONS[0]:
-        assert not budget(quantize(tree, p - 1))
+    if next_lower(p) >= quantized.auto_precisions(quantized.DEFAULT_CODING)[0]:
+        assert not budget(quantize(tree, next_lower(p)))
     # what the file adds is measured against the mesh, on the same points for both trees
     rise, moved = budget.rise_and_moved(shapetree.load(tmp_path / "t.stree"))
     assert budget.rise_bound(rise, moved) <= ERROR_RISE and moved <= max(DISAGREEMENT_BUDGET, ERROR_SHARE * budget.error)

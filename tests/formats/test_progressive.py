@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from shapetree import FormatError, UsageError, detail_levels, level_sizes, load, save, simplification_order
 from shapetree.formats import decode_stree, encode_trees, read_trees
 from shapetree.formats import progressive as prog
+from shapetree.formats import quantized
 from shapetree.formats.stree_v2 import HEADER
 from shapetree.tree import trees_equal
 
@@ -50,18 +51,24 @@ def test_the_ladder_doubles_then_grows_four_fold():
     assert prog.ladder(1, 12) == [12]
 
 
-def test_every_level_is_the_order_at_its_size_with_the_files_planes(order, levels, data):
+@pytest.mark.parametrize("coding", [quantized.CELL_PLANES, quantized.HEMISPHERE_PLANES])
+def test_every_level_is_the_order_at_its_size_with_the_files_planes(order, levels, coding):
     assert levels.leaf_counts == [16, 32, 64, 400]
+    data = prog.encode_file(levels, coding=coding)
     full = decode_stree(data)[0]
-    assert trees_equal(full, prog.quantize_levels(levels)[-1])
-    as_stored = dataclasses.replace(order, tree=full)  # the same steps on the tree the file stores
-    stored = prog.quantize_levels(levels)
+    stored = prog.quantize_levels(levels, coding=coding)
+    assert trees_equal(full, stored[-1])
+    # coding 4 stores every level oriented: downward planes flipped, their nodes renumbered
+    assert quantized.downward(order.tree).sum() > 50  # a random tree: about half its planes point down
     for n, q in zip(levels.leaf_counts, stored, strict=True):
         got = decode_stree(data, "<bytes>", n)[0]
-        assert got.n_leaves == n
-        assert trees_equal(got, as_stored.at(n)) and trees_equal(got, q)
-        plain = order.at(n)  # structure and leaves are the order's, planes its quantised ones
+        assert got.n_leaves == n and trees_equal(got, q)
+        if coding == quantized.CELL_PLANES:  # the same steps on the tree the file stores
+            assert trees_equal(got, dataclasses.replace(order, tree=full).at(n))
+        # structure and leaves are the order's (oriented), planes its quantised ones
+        plain = quantized.oriented_for(order.at(n), coding)
         assert np.array_equal(got.left, plain.left) and np.array_equal(got.value, plain.value)
+        assert coding == quantized.CELL_PLANES or np.all(got.normal[got.left >= 0, 2] >= 0)  # no axis planes here
     # quantised within the tolerance: the full level agrees with the float32 tree almost everywhere
     pts = np.random.default_rng(0).uniform(-1, 1, (50_000, 3))
     assert np.mean(full.contains(pts) != order.tree.contains(pts)) < 0.01

@@ -1,4 +1,4 @@
-"""Plane codings 1, 2 and 3 of .stree v2: quantised planes that follow their cell, decoded exactly as
+"""Plane codings 1 to 4 of .stree v2: quantised planes that follow their cell, decoded exactly as
 ``quantize`` predicts, and validated like every other part of the file."""
 
 from __future__ import annotations
@@ -16,14 +16,20 @@ from test_stree_v2 import framed_tree, patched, with_crc
 from shapetree import FormatError, Kind
 from shapetree.formats import decode_stree, encode_trees, quantize
 from shapetree.formats.quantized import (
+    CELL_PLANES,
     CODINGS,
+    DEFAULT_CODING,
     DEFAULT_PRECISION,
     DISAGREEMENT_BUDGET,
     ESCAPED_PLANES,
+    MAX_PRECISION,
+    PRECISION_STEPS,
     QUANTIZED_PLANES,
     auto_precision,
     disagreement,
     encode_planes,
+    oriented_for,
+    precision_of,
     root_box,
 )
 from shapetree.formats.stree_v2 import HEADER, encode_quantized_blocks
@@ -46,15 +52,15 @@ def test_decode_of_encode_is_quantize_and_quantize_is_idempotent(seed, n_leaves,
     expected = [quantize(t, coding=coding) for t in trees]
     assert all(trees_equal(a, b) for a, b in zip(back, expected, strict=True))
     assert all(trees_equal(quantize(q, coding=coding), q) for q in expected)
-    precision = zlib.decompress(data[HEADER.size:-4])[0]  # idempotent at the file's precision too
+    precision = precision_of(zlib.decompress(data[HEADER.size:-4])[0], coding)  # idempotent at the file's too
     assert all(trees_equal(quantize(q, precision, coding=coding), q) for q in expected)
     if kind == Kind.NORMALS:  # leaf vectors stay float32
-        assert all(np.array_equal(a.value, t.value) for a, t in zip(back, trees, strict=True))
+        assert all(np.array_equal(a.value, oriented_for(t, coding).value) for a, t in zip(back, trees, strict=True))
 
 
 def test_axis_planes_are_stored_exactly_and_repeated_planes_reuse_the_first():
     tree = cad_like(framed_tree(np.random.default_rng(3), 500), np.random.default_rng(4))
-    q = quantize(tree)
+    q = quantize(tree, coding=CELL_PLANES)  # coding 4 renumbers the nodes it flips (see below)
     branch = tree.left >= 0
     axis = branch & (np.count_nonzero(tree.normal, axis=1) == 1)
     assert axis.sum() > 50
@@ -105,8 +111,12 @@ def test_quantised_planes_stay_within_the_tolerance_of_the_originals():
 def test_the_automatic_precision_is_the_lowest_within_the_disagreement_budget():
     tree = framed_tree(np.random.default_rng(8), 800)
     p = auto_precision(tree)
-    assert p == zlib.decompress(encode_trees([tree])[HEADER.size:-4])[0]
-    assert disagreement(tree, quantize(tree, p)) <= DISAGREEMENT_BUDGET < disagreement(tree, quantize(tree, p - 1))
+    assert p == precision_of(zlib.decompress(encode_trees([tree])[HEADER.size:-4])[0], DEFAULT_CODING)
+    assert p % 1 != 0  # coding 4 (the default) takes a quarter step below the lowest whole one here
+    lower = p - 1 / PRECISION_STEPS  # the quarter step below, tried and rejected
+    assert disagreement(tree, quantize(tree, p)) <= DISAGREEMENT_BUDGET < disagreement(tree, quantize(tree, lower))
+    whole = auto_precision(tree, coding=CELL_PLANES)
+    assert whole == np.ceil(p) and disagreement(tree, quantize(tree, whole - 1, coding=CELL_PLANES)) > DISAGREEMENT_BUDGET
     assert auto_precision(tree, budget=DISAGREEMENT_BUDGET / 4) > p
     # a quantised tree saved again keeps its precision (and so its planes), though a lower one might pass
     q = quantize(tree, 15)
@@ -154,7 +164,7 @@ def test_lying_quantised_streams_are_rejected():
     (plane_bytes,) = struct.unpack_from("<I", raw, plane_at)
     cases = [
         (raw[:1], "quantisation parameters"),
-        (b"\x19" + raw[1:], "quantisation parameters"),
+        (bytes([MAX_PRECISION * PRECISION_STEPS + 1]) + raw[1:], "quantisation parameters"),
         (raw[:1] + b"\x09" + raw[2:], "quantisation parameters"),
         (raw[:2] + struct.pack("<I", 1 << 27) + raw[6:], "too short"),
         (raw[:2] + struct.pack("<I", 0) + raw[6:], "leaf count"),

@@ -75,7 +75,7 @@ PACKED_SIZE_AT = HEADER.size - 4
 
 @pytest.mark.parametrize("offset, fmt, value, message", [
     (5, "<B", 7, "unknown tree kind"),
-    (6, "<B", 4, "plane coding"),
+    (6, "<B", 5, "plane coding"),
     (7, "<B", 2, "flags"),  # 1: a progressive file (test_progressive.py)
     (8, "<H", 2, "tree count"),
     (RAW_SIZE_AT, "<I", 10**9, "implausible"),
@@ -119,7 +119,7 @@ def test_fuzzed_files_raise_only_format_errors(data):
 def test_the_default_format_is_quantised_v2_and_read_trees_knows_both(tmp_path):
     tree = framed_tree(np.random.default_rng(5), 30)
     save(tree, tmp_path / "a.stree")
-    assert (tmp_path / "a.stree").read_bytes()[4:7] == b"\x02\x00\x03"  # v2, occupancy, plane coding 3
+    assert (tmp_path / "a.stree").read_bytes()[4:7] == b"\x02\x00\x04"  # v2, occupancy, plane coding 4
     assert trees_equal(read_trees(tmp_path / "a.stree")[0], quantize(tree))
     save(tree, tmp_path / "b.stree", lossless=True)
     assert (tmp_path / "b.stree").read_bytes()[6] == 0

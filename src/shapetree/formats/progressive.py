@@ -22,7 +22,7 @@ import numba as nb
 import numpy as np
 
 from ..errors import FormatError
-from ..tree import Kind, Tree
+from ..tree import Kind, Tree, flipped
 from . import quantized
 from .stree_v1 import MAGIC, MAX_LEAVES, encode_structure
 from .stree_v2 import (
@@ -33,6 +33,7 @@ from .stree_v2 import (
     PROGRESSIVE,
     VERSION,
     Header,
+    check_parameters,
     min_plane_bytes,
     parse_header,
     read_parameters,
@@ -289,11 +290,28 @@ def decode_delta(ins, grow, shape, n_leaves, oleft, oright, ovalue):
 
 # -- the file -------------------------------------------------------------------------------------
 
-def encode_levels(levels: Levels, precision: int, extra: int = quantized.DEFAULT_NORMAL_EXTRA,
+def oriented_levels(levels: Levels, coding: int = DEFAULT_CODING) -> Levels:
+    """``levels`` with every tree ``quantized.oriented`` for coding 4 (a plane flips alike in every level,
+    so they stay nested; ids follow their nodes), ``levels`` itself otherwise or when nothing flips."""
+    if coding != quantized.HEMISPHERE_PLANES:
+        return levels
+    masks = [quantized.downward(t) for t in levels.trees]
+    if not any(m.any() for m in masks):
+        return levels
+    trees, ids = [], []
+    for t, i, m in zip(levels.trees, levels.ids, masks, strict=True):
+        t2, order = flipped(t, m)
+        trees.append(t2)
+        ids.append(np.asarray(i)[order])
+    return Levels(tuple(trees), tuple(ids))
+
+
+def encode_levels(levels: Levels, precision: float, extra: int = quantized.DEFAULT_NORMAL_EXTRA,
                   coding: int = DEFAULT_CODING) -> tuple[list[list[bytes]], list[Tree]]:
-    """The raw (inflated) chunks of ``levels``, each as its parts (the streams, each with its size
-    first), and the level trees as the file stores them (every plane quantised in its box in the
-    level where it first appears; later levels keep it)."""
+    """The raw (inflated) chunks of ``levels`` (for coding 4 ``oriented_levels``), each as its parts
+    (the streams, each with its size first), and the level trees as the file stores them (every plane
+    quantised in its box in the level where it first appears; later levels keep it)."""
+    byte = check_parameters(precision, extra, coding)
     full = levels.trees[-1]
     lo, hi = quantized.checked_root_box(full)
     tol = quantized.tolerance(lo, hi, precision)
@@ -314,7 +332,7 @@ def encode_levels(levels: Levels, precision: int, extra: int = quantized.DEFAULT
         branch = t.left >= 0
         if prev is None:
             known = np.zeros(len(ids), np.bool_)
-            head = [struct.pack("<BBI", precision, extra, t.n_leaves) + encode_structure(t.left, t.value, True).tobytes()]
+            head = [struct.pack("<BBI", byte, extra, t.n_leaves) + encode_structure(t.left, t.value, True).tobytes()]
         else:
             where = np.full(space, -1, np.int64)
             where[prev_ids] = np.arange(len(prev_ids))
@@ -341,19 +359,33 @@ def encode_levels(levels: Levels, precision: int, extra: int = quantized.DEFAULT
     return chunks, stored
 
 
-def quantize_levels(levels: Levels, precision: int | None = None, extra: int = quantized.DEFAULT_NORMAL_EXTRA,
+def quantize_levels(levels: Levels, precision: float | None = None, extra: int = quantized.DEFAULT_NORMAL_EXTRA,
                     coding: int = DEFAULT_CODING) -> list[Tree]:
-    """The level trees exactly as the progressive file ``encode_file`` writes stores them."""
+    """The level trees exactly as the progressive file ``encode_file`` writes stores them (coding 4:
+    oriented)."""
+    levels = oriented_levels(levels, coding)
     if precision is None:
         precision = auto_precision(levels, extra, coding)
     return encode_levels(levels, precision, extra, coding)[1]
 
 
 def auto_precision(levels: Levels, extra: int = quantized.DEFAULT_NORMAL_EXTRA, coding: int = DEFAULT_CODING,
-                   budget=quantized.DISAGREEMENT_BUDGET) -> int:
-    """``quantized.auto_precision`` of the finest level, its planes quantised as this file stores them."""
-    return quantized.auto_precision(levels.trees[-1], extra, coding, budget=budget,
-                                    planes_at=lambda p: _planes(encode_levels(levels, p, extra, coding)[1][-1]))
+                   budget=quantized.DISAGREEMENT_BUDGET) -> float:
+    """``quantized.auto_precision`` of the finest level, its planes quantised as this file stores them
+    (a precision at which the levels are stored already: the coarsest level's flat check first, cheap,
+    then the finest level's)."""
+    levels = oriented_levels(levels, coding)
+    full = levels.trees[-1]
+    branch = full.left >= 0
+    planes_at = lambda p: _planes(encode_levels(levels, p, extra, coding)[1][-1])
+
+    def stored(p):
+        if not quantized.stored_at(levels.trees[0], p, extra, coding):
+            return False
+        qn, qo = planes_at(p)
+        return np.array_equal(qn[branch], full.normal[branch]) and np.array_equal(qo[branch], full.offset[branch])
+
+    return quantized.auto_precision(full, extra, coding, budget=budget, planes_at=planes_at, stored=stored)
 
 
 def _planes(t: Tree) -> tuple[np.ndarray, np.ndarray]:
@@ -375,17 +407,16 @@ def _deflate(levels: Levels, chunks: list[list[bytes]], split: bool) -> tuple[li
     return packed, rows
 
 
-def encode_file(levels: Levels, *, precision: int | None = None, normal_extra: int = quantized.DEFAULT_NORMAL_EXTRA,
+def encode_file(levels: Levels, *, precision: float | None = None, normal_extra: int = quantized.DEFAULT_NORMAL_EXTRA,
                 coding: int = DEFAULT_CODING, budget=quantized.DISAGREEMENT_BUDGET) -> bytes:
-    """A progressive v2 file of ``levels`` (plane ``coding`` 3, or 1 or 2; ``precision`` None:
+    """A progressive v2 file of ``levels`` (plane ``coding`` 4, or 1 to 3; ``precision`` None:
     ``auto_precision`` within ``budget``)."""
     if coding not in CODINGS:
         raise FormatError(f"plane coding must be one of {CODINGS}, got {coding!r}")
+    levels = oriented_levels(levels, coding)
     if precision is None:
         precision = auto_precision(levels, normal_extra, coding, budget)
-    if not (0 <= precision <= quantized.MAX_PRECISION and 0 <= normal_extra <= quantized.MAX_NORMAL_EXTRA):
-        raise FormatError(f"precision must be in 0..{quantized.MAX_PRECISION} and normal_extra in "
-                          f"0..{quantized.MAX_NORMAL_EXTRA}, got {precision} and {normal_extra}")
+    check_parameters(precision, normal_extra, coding)
     chunks, _ = encode_levels(levels, precision, normal_extra, coding)
     # a deflate block per stream (its own Huffman codes: the flag streams are skewed) pays on large
     # trees, one block per chunk on small ones: keep the smaller (readers do not care)
@@ -499,7 +530,7 @@ def decode_levels(h: Header, levels: list[Level], stream: bytes, upto: int, name
             raise FormatError(f"{name}: level {i} does not match the table's size {size}")
         table.reserve(lv.leaves - 1)
         if i == 0:
-            _, extra, tol = read_parameters(raw, size, lo, hi, name)
+            _, extra, tol = read_parameters(raw, size, lo, hi, name, h.coding)
             arrays, pos = read_quantized_tree(raw, 2, size, Kind.OCCUPANCY, lo, hi, tol, extra, coding, table, name)
             if arrays[2].shape[0] != 2 * lv.leaves - 1:
                 raise FormatError(f"{name}: level 0 holds {(arrays[2].shape[0] + 1) // 2} leaves, the table says "

@@ -20,7 +20,7 @@ import numba as nb
 import numpy as np
 
 from ..errors import FormatError
-from ..tree import Kind, Tree
+from ..tree import Kind, Tree, flipped
 from . import cells
 
 DEFAULT_PRECISION = 12  # tolerance 2^-12 of the frame box's longest side
@@ -36,9 +36,13 @@ AUTO_SAMPLES = 200_000  # at the default budget; a smaller budget draws proporti
 MAX_AUTO_SAMPLES = 2_000_000  # ... up to this many
 QUANTIZED_PLANES = 1  # plane codings of .stree v2 (docs/format.md): quantised in boxes,
 ESCAPED_PLANES = 2  # ... with escapes to reused and exact float32 planes,
-CELL_PLANES = 3  # ... and in the nodes' exact cells instead of boxes (the default)
-CODINGS = (QUANTIZED_PLANES, ESCAPED_PLANES, CELL_PLANES)
-DEFAULT_CODING = CELL_PLANES
+CELL_PLANES = 3  # ... and in the nodes' exact cells instead of boxes,
+HEMISPHERE_PLANES = 4  # ... with upward normals only and quarter-step precisions (the default)
+CODINGS = (QUANTIZED_PLANES, ESCAPED_PLANES, CELL_PLANES, HEMISPHERE_PLANES)
+DEFAULT_CODING = HEMISPHERE_PLANES
+PRECISION_STEPS = 4  # coding 4: precisions in quarter steps; its precision byte counts them
+STEP_FRACTIONS = (1.0, 0.8408964152537145, 0.7071067811865476, 0.5946035575013605)  # 2^-(k/4), float64
+AUTO_QUARTERS = (-0.75, -0.5, -0.25)  # coding 4 tries these below the lowest passing whole precision
 DEFAULT_EXACT = "axis"  # which planes coding 2 stores as float32 (see plane_hints)
 MAX_FRAME = 2.0**100  # root box coordinates beyond this are refused (no overflow anywhere)
 
@@ -81,6 +85,21 @@ def _octahedral(ca, cb, m):
         x = a
         y = b
     return np.float32(x), np.float32(y), np.float32(z)
+
+
+@nb.njit(cache=True, inline="always")
+def _upper_octahedral(ca, cb, m):
+    """Coding 4's float32 normal of octahedral codes ``ca, cb`` of the upper half (``|a| + |b| <= 1``):
+    ``(a, b, 1 - |a| - |b|)`` with ``z`` clamped at 0 where rounding makes it negative (never folded,
+    so every decoded normal points up)."""
+    a = (np.float64(ca) - np.float64(m)) / np.float64(m)
+    b = (np.float64(cb) - np.float64(m)) / np.float64(m)
+    aa = a if a >= 0.0 else -a
+    ab = b if b >= 0.0 else -b
+    z = (1.0 - aa) - ab
+    if z < 0.0:
+        z = 0.0
+    return np.float32(a), np.float32(b), np.float32(z)
 
 
 @nb.njit(cache=True, inline="always")
@@ -316,8 +335,46 @@ def _reuse_fits(qn, qo, n0, n1, n2, o, lo, hi, tol):
 
 
 @nb.njit(cache=True)
-def encode_step(normal, offset, left, right, root_lo, root_hi, tol, extra, escapes, use_cells, key, exact, known,
-                tqn, tqo, tstored, class_slot, size):
+def _diamond(v0, v1, m):
+    """Octahedral codes ``(ca, cb)`` of an upward unit-L1 normal ``(v0, v1, z >= 0)``: the nearest
+    lattice point ``(i, j) = (ca - m, cb - m)`` by rounding, kept in the upper half (``|i| + |j| <= m``:
+    where rounding both overshoots, the coordinate that overshot more, ``i`` on a tie, steps back)."""
+    i = min(max(int(np.round(v0 * m)), -m), m)
+    j = min(max(int(np.round(v1 * m)), -m), m)
+    if abs(i) + abs(j) > m:
+        over_i = abs(i) - abs(v0 * m)
+        over_j = abs(j) - abs(v1 * m)
+        if over_i >= over_j:
+            i = i - 1 if i > 0 else i + 1
+        else:
+            j = j - 1 if j > 0 else j + 1
+    return i + m, j + m
+
+
+@nb.njit(cache=True, inline="always")
+def _rotated_code(ca, cb, m):
+    """Coding 4's one code of the upper-half octahedral codes ``ca, cb``: with ``i, j = ca - m, cb - m``,
+    ``s = i + j + m`` and ``d = i - j + m`` (in [0, 2m], of equal parity), ``s (m + 1) + d // 2``."""
+    i = ca - m
+    j = cb - m
+    return (i + j + m) * (m + 1) + (i - j + m) // 2
+
+
+@nb.njit(cache=True, inline="always")
+def _unrotated_codes(c, m):
+    """``(ca, cb)`` of a coding-4 normal code ``c < (2m + 1)(m + 1)``, or ``(-1, -1)`` for the invalid
+    codes (odd ``s`` with ``d // 2 = m``)."""
+    s = c // (m + 1)
+    r = c - s * (m + 1)
+    if s & 1 and r == m:
+        return -1, -1
+    d = 2 * r + (s & 1)
+    return (s + d) // 2, (s - d) // 2 + m
+
+
+@nb.njit(cache=True)
+def encode_step(normal, offset, left, right, root_lo, root_hi, tol, extra, escapes, use_cells, hemi, stop, key, exact,
+                known, tqn, tqo, tstored, class_slot, size):
     """The encoder's pass over one tree in pre-order, shared by the flat and the progressive codings:
     returns (codes (n, 8) int64, widths (n, 8) int64, the quantised float32 normal (n, 3) and offset
     (n,) the decoder will rebuild, the plane table's new size). A ``known`` branch's plane (given in
@@ -344,6 +401,9 @@ def encode_step(normal, offset, left, right, root_lo, root_hi, tol, extra, escap
         else:
             bn = _normal_bits(lo[i], hi[i], tol, extra)
             m = (1 << (bn - 1)) - 1
+            escape, w0 = 2 * m + 1, bn
+            if hemi:
+                escape, w0 = (2 * m + 1) * (m + 1), 2 * bn - 1
             n0 = np.float64(normal[i, 0])
             n1 = np.float64(normal[i, 1])
             n2 = np.float64(normal[i, 2])
@@ -353,8 +413,8 @@ def encode_step(normal, offset, left, right, root_lo, root_hi, tol, extra, escap
                 s = class_slot[key[i]]
                 if s >= 0 and (tstored[s] or _reuse_fits(tqn[s].astype(np.float64), np.float64(tqo[s]),
                                                           n0, n1, n2, np.float64(offset[i]), lo[i], hi[i], tol)):
-                    codes[i, 0], codes[i, 1], codes[i, 2] = 2 * m + 1, 0, s
-                    widths[i, 0], widths[i, 1], widths[i, 2] = bn, 1, _table_bits(size)
+                    codes[i, 0], codes[i, 1], codes[i, 2] = escape, 0, s
+                    widths[i, 0], widths[i, 1], widths[i, 2] = w0, 1, _table_bits(size)
                     qn[i] = tqn[s]
                     qo[i] = tqo[s]
                     done = True
@@ -362,8 +422,8 @@ def encode_step(normal, offset, left, right, root_lo, root_hi, tol, extra, escap
                 elif exact[i]:
                     form, x, y, z, o = _exact_form(n0, n1, n2, np.float64(offset[i]))
                     if form >= 0:
-                        codes[i, 0], codes[i, 1], codes[i, 2] = 2 * m + 1, 1, form
-                        widths[i, 0], widths[i, 1], widths[i, 2] = bn, 1, 3
+                        codes[i, 0], codes[i, 1], codes[i, 2] = escape, 1, form
+                        widths[i, 0], widths[i, 1], widths[i, 2] = w0, 1, 3
                         if form == 6:
                             codes[i, 3], codes[i, 4], codes[i, 5] = _f32_bits(x), _f32_bits(y), _f32_bits(z)
                             widths[i, 3], widths[i, 4], widths[i, 5] = 32, 32, 32
@@ -378,14 +438,22 @@ def encode_step(normal, offset, left, right, root_lo, root_hi, tol, extra, escap
                     v0, v1, v2 = 0.0, 0.0, 1.0
                 else:
                     v0, v1, v2 = n0 / l1, n1 / l1, n2 / l1
-                if v2 < 0.0:
+                if hemi:
+                    if v2 < 0.0:
+                        raise ValueError("a downward normal in the upward-normal coding: orient the tree first")
+                    ca, cb = _diamond(v0, v1, m)
+                elif v2 < 0.0:
                     a = (1.0 - abs(v1)) * (1.0 if v0 >= 0.0 else -1.0)
                     b = (1.0 - abs(v0)) * (1.0 if v1 >= 0.0 else -1.0)
+                    ca = min(max(int(np.round(a * m)) + m, 0), 2 * m)
+                    cb = min(max(int(np.round(b * m)) + m, 0), 2 * m)
                 else:
-                    a, b = v0, v1
-                ca = min(max(int(np.round(a * m)) + m, 0), 2 * m)
-                cb = min(max(int(np.round(b * m)) + m, 0), 2 * m)
-                x, y, z = _octahedral(ca, cb, m)
+                    ca = min(max(int(np.round(v0 * m)) + m, 0), 2 * m)
+                    cb = min(max(int(np.round(v1 * m)) + m, 0), 2 * m)
+                if hemi:
+                    x, y, z = _upper_octahedral(ca, cb, m)
+                else:
+                    x, y, z = _octahedral(ca, cb, m)
                 lo_int, width, bo = _region_range(has_cell, px, va, vb, x, y, z, lo[i], hi[i], tol, nq, mins, maxs)
                 # aim at the original plane where it passes closest to the box's centre
                 c0 = (lo[i, 0] + hi[i, 0]) * 0.5
@@ -398,11 +466,18 @@ def encode_step(normal, offset, left, right, root_lo, root_hi, tol, extra, escap
                 if width > 0.0:
                     q = int(np.floor((target - lo_int) / width * np.float64(1 << bo)))
                     q = min(max(q, 0), (1 << bo) - 1)
-                codes[i, 0], codes[i, 1], codes[i, 2] = ca, cb, q
-                widths[i, 0], widths[i, 1], widths[i, 2] = bn, bn, bo
+                if hemi:
+                    codes[i, 0], codes[i, 1], codes[i, 2] = _rotated_code(ca, cb, m), 0, q
+                    widths[i, 0], widths[i, 1], widths[i, 2] = w0, 0, bo
+                else:
+                    codes[i, 0], codes[i, 1], codes[i, 2] = ca, cb, q
+                    widths[i, 0], widths[i, 1], widths[i, 2] = bn, bn, bo
                 qn[i, 0], qn[i, 1], qn[i, 2] = x, y, z
                 qo[i] = _offset_value(lo_int, width, q, bo)
                 tstored[size] = False
+            if stop and (qo[i] != offset[i] or qn[i, 0] != normal[i, 0] or qn[i, 1] != normal[i, 1]
+                         or qn[i, 2] != normal[i, 2]):
+                return codes, widths, qn, qo, -1
             if not reused:  # a coded plane joins the table
                 tqn[size] = qn[i]
                 tqo[size] = qo[i]
@@ -444,7 +519,8 @@ def _read(bits, pos, width):
 
 
 @nb.njit(cache=True)
-def decode_step(bits, left, right, root_lo, root_hi, tol, extra, escapes, use_cells, known, kn, ko, tqn, tqo, size):
+def decode_step(bits, left, right, root_lo, root_hi, tol, extra, escapes, use_cells, hemi, known, kn, ko, tqn, tqo,
+                size):
     """Rebuild the float32 planes of one tree from its plane stream, the decoder's pass shared by the
     flat and the progressive codings: (normal, offset, status, the plane table's new size); status 0,
     or -1 the stream ends early, -2 an invalid normal code (or escape), -3 stray bytes or non-zero
@@ -471,11 +547,14 @@ def decode_step(bits, left, right, root_lo, root_hi, tol, extra, escapes, use_ce
             continue
         bn = _normal_bits(lo[i], hi[i], tol, extra)
         m = (1 << (bn - 1)) - 1
-        if pos + bn > total:
+        escape, w0 = 2 * m + 1, bn
+        if hemi:
+            escape, w0 = (2 * m + 1) * (m + 1), 2 * bn - 1
+        if pos + w0 > total:
             return qn, qo, -1, size
-        ca = _read(bits, pos, bn)
-        pos += bn
-        if ca == 2 * m + 1 and escapes:
+        ca = _read(bits, pos, w0)
+        pos += w0
+        if ca == escape and escapes:
             if pos + 1 > total:
                 return qn, qo, -1, size
             kind = _read(bits, pos, 1)
@@ -523,13 +602,23 @@ def decode_step(bits, left, right, root_lo, root_hi, tol, extra, escapes, use_ce
                 tqo[size] = qo[i]
                 size += 1
         else:
-            if pos + bn > total:
-                return qn, qo, -1, size
-            cb = _read(bits, pos, bn)
-            pos += bn
+            if hemi:
+                if ca > escape:
+                    return qn, qo, -2, size
+                ca, cb = _unrotated_codes(ca, m)
+                if ca < 0:
+                    return qn, qo, -2, size
+            else:
+                if pos + bn > total:
+                    return qn, qo, -1, size
+                cb = _read(bits, pos, bn)
+                pos += bn
             if ca > 2 * m or cb > 2 * m:
                 return qn, qo, -2, size
-            x, y, z = _octahedral(ca, cb, m)
+            if hemi:
+                x, y, z = _upper_octahedral(ca, cb, m)
+            else:
+                x, y, z = _octahedral(ca, cb, m)
             lo_int, width, bo = _region_range(has_cell, px, va, vb, x, y, z, lo[i], hi[i], tol, nq, mins, maxs)
             if pos + bo > total:
                 return qn, qo, -1, size
@@ -559,13 +648,37 @@ def root_box(tree: Tree) -> tuple[np.ndarray, np.ndarray]:
     return (tree.bounds[0] - tree.origin) / tree.scale, (tree.bounds[1] - tree.origin) / tree.scale
 
 
-def tolerance(lo: np.ndarray, hi: np.ndarray, precision: int) -> float:
-    """``2^-precision`` of the root box's longest side (exact: a power-of-two multiple)."""
+def tolerance(lo: np.ndarray, hi: np.ndarray, precision: float) -> float:
+    """``2^-precision`` of the root box's longest side: for a whole ``precision`` exact (a power-of-two
+    multiple); for coding 4's quarter steps ``p = k + f/4`` the power-of-two multiple times
+    ``STEP_FRACTIONS[f]`` (one rounding, the same in the browser)."""
     longest = 0.0
     for i in range(3):
         side = float(hi[i] - lo[i])
         longest = max(longest, side)
-    return longest * 2.0**-precision
+    quarters = round(precision * PRECISION_STEPS)
+    return longest * 2.0**-(quarters // PRECISION_STEPS) * STEP_FRACTIONS[quarters % PRECISION_STEPS]
+
+
+def precision_byte(precision: float, coding: int) -> int:
+    """The precision byte of a quantised stream: the precision, in quarter steps for coding 4;
+    ``FormatError`` unless it is a valid precision of the coding."""
+    steps = PRECISION_STEPS if coding == HEMISPHERE_PLANES else 1
+    byte = round(precision * steps) if isinstance(precision, (int, float)) and np.isfinite(precision) else -1
+    if byte != precision * steps or not 0 <= byte <= MAX_PRECISION * steps:
+        unit = "a multiple of 1/4" if steps > 1 else "a whole number"
+        raise FormatError(f"precision must be {unit} in 0..{MAX_PRECISION} for plane coding {coding}, "
+                          f"got {precision!r}")
+    return int(byte)
+
+
+def precision_of(byte: int, coding: int) -> float | int:
+    """The precision a stream's precision byte stands for (``precision_byte``'s inverse), or None when
+    the byte is out of range."""
+    steps = PRECISION_STEPS if coding == HEMISPHERE_PLANES else 1
+    if byte > MAX_PRECISION * steps:
+        return None
+    return byte / steps if steps > 1 else byte
 
 
 def frame_fits(lo: np.ndarray, hi: np.ndarray) -> bool:
@@ -621,24 +734,34 @@ class PlaneTable:
             self.stored = np.concatenate([self.stored, np.zeros(grow, np.bool_)])
 
 
+def _step_args(coding: int) -> tuple[bool, bool, bool]:
+    """``(escapes, use_cells, hemi)`` of plane ``coding`` for ``encode_step`` / ``decode_step``."""
+    return coding >= ESCAPED_PLANES, coding >= CELL_PLANES, coding == HEMISPHERE_PLANES
+
+
 def encode_known(normal: np.ndarray, offset: np.ndarray, left: np.ndarray, right: np.ndarray, lo: np.ndarray,
                  hi: np.ndarray, tol: float, extra: int, coding: int, key: np.ndarray, exact: np.ndarray,
                  known: np.ndarray, table: PlaneTable) -> tuple[bytes, np.ndarray, np.ndarray]:
     """``encode_step`` over one tree whose ``known`` branches the decoder already has: the packed
-    plane stream of the others and the quantised planes of all (``table`` is updated)."""
-    codes, widths, qn, qo, table.size = encode_step(
-        normal, offset, left.astype(np.int64), right.astype(np.int64), lo, hi, tol, extra, coding >= ESCAPED_PLANES,
-        coding == CELL_PLANES, key, exact, known, table.normal, table.offset, table.stored, table.class_slot, table.size)
+    plane stream of the others and the quantised planes of all (``table`` is updated). Coding 4 needs
+    the planes oriented (``oriented``)."""
+    try:
+        codes, widths, qn, qo, table.size = encode_step(
+            normal, offset, left.astype(np.int64), right.astype(np.int64), lo, hi, tol, extra, *_step_args(coding),
+            False, key, exact, known, table.normal, table.offset, table.stored, table.class_slot, table.size)
+    except ValueError as e:
+        raise FormatError(str(e)) from None
     if not np.all(np.isfinite(qo)):
         raise FormatError("a quantised offset does not fit in float32; write the tree lossless")
     return _pack_bits(codes, widths).tobytes(), qn, qo
 
 
-def encode_planes(tree: Tree, precision: int = DEFAULT_PRECISION, extra: int = DEFAULT_NORMAL_EXTRA,
+def encode_planes(tree: Tree, precision: float = DEFAULT_PRECISION, extra: int = DEFAULT_NORMAL_EXTRA,
                   coding: int = DEFAULT_CODING, exact: str = DEFAULT_EXACT) -> tuple[bytes, np.ndarray, np.ndarray]:
     """The plane stream of ``tree`` and the float32 ``(normal (n, 3), offset (n,))`` it decodes to, in
-    plane ``coding`` 3 (exact cells, reused and exact planes: ``exact`` is the policy of
-    ``plane_hints``), 2 (boxes, with those escapes) or 1 (boxes)."""
+    plane ``coding`` 4 (upward normals, ``tree`` oriented: see ``oriented``), 3 (exact cells, reused
+    and exact planes: ``exact`` is the policy of ``plane_hints``), 2 (boxes, with those escapes) or 1
+    (boxes)."""
     lo, hi = checked_root_box(tree)
     key, mark = plane_hints(tree, exact)
     table = PlaneTable(tree.n_leaves - 1, int(key.max()) + 1)
@@ -679,16 +802,74 @@ def budget_samples(budget: float) -> int:
     return int(np.ceil(AUTO_SAMPLES * DISAGREEMENT_BUDGET / budget))
 
 
+def downward(tree: Tree, exact: str = DEFAULT_EXACT) -> np.ndarray:
+    """The branches coding 4 flips: normal ``z < 0``, unless an axis plane the ``exact`` policy stores as
+    float32 (``_exact_form``). The choice depends on the plane alone, so equal planes (and one plane in
+    every level of a progressive file) flip alike."""
+    branch = tree.left >= 0
+    mask = branch & (tree.normal[:, 2] < 0)
+    if exact != "none":
+        axis = np.count_nonzero(tree.normal, axis=1) == 1
+        for i in np.flatnonzero(mask & axis):
+            n = tree.normal[i].astype(np.float64)
+            if _exact_form(n[0], n[1], n[2], np.float64(tree.offset[i]))[0] >= 0:
+                mask[i] = False
+    return mask
+
+
+def oriented(tree: Tree, exact: str = DEFAULT_EXACT) -> Tree:
+    """``tree`` as coding 4 stores it: every ``downward`` branch's plane negated and its children
+    swapped (the same occupancy but on the planes themselves), in pre-order; ``tree`` itself when none."""
+    mask = downward(tree, exact)
+    return flipped(tree, mask)[0] if mask.any() else tree
+
+
+def oriented_for(tree: Tree, coding: int, exact: str = DEFAULT_EXACT) -> Tree:
+    """``oriented(tree)`` for coding 4, ``tree`` for the others."""
+    return oriented(tree, exact) if coding == HEMISPHERE_PLANES else tree
+
+
+def stored_at(tree: Tree, precision: float, extra: int = DEFAULT_NORMAL_EXTRA, coding: int = DEFAULT_CODING,
+              exact: str = DEFAULT_EXACT) -> bool:
+    """Whether a flat file at ``precision`` stores ``tree`` (oriented for coding 4) exactly as it is:
+    it was read from one. Stops at the first plane that differs."""
+    if tree.n_leaves < 2:
+        return True
+    lo, hi = checked_root_box(tree)
+    key, mark = plane_hints(tree, exact)
+    table = PlaneTable(tree.n_leaves - 1, int(key.max()) + 1)
+    try:
+        size = encode_step(tree.normal, tree.offset, tree.left.astype(np.int64), tree.right.astype(np.int64), lo, hi,
+                           tolerance(lo, hi, precision), extra, *_step_args(coding), True, key, mark,
+                           np.zeros(tree.left.shape[0], np.bool_), table.normal, table.offset, table.stored,
+                           table.class_slot, 0)[4]
+    except ValueError:
+        return False
+    return size >= 0
+
+
+def auto_precisions(coding: int) -> list[float]:
+    """The precisions ``auto_precision`` can choose for ``coding``: ``AUTO_PRECISIONS``, and for coding 4
+    their quarter steps from 3/4 below the first."""
+    if coding != HEMISPHERE_PLANES:
+        return list(AUTO_PRECISIONS)
+    first = AUTO_PRECISIONS[0] + AUTO_QUARTERS[0]
+    return [first + k / PRECISION_STEPS for k in range(round((AUTO_PRECISIONS[-1] - first) * PRECISION_STEPS) + 1)]
+
+
 def auto_precision(tree: Tree, extra: int = DEFAULT_NORMAL_EXTRA, coding: int = DEFAULT_CODING,
-                   exact: str = DEFAULT_EXACT, budget=DISAGREEMENT_BUDGET, planes_at=None) -> int:
+                   exact: str = DEFAULT_EXACT, budget=DISAGREEMENT_BUDGET, planes_at=None, stored=None) -> float:
     """The precision shapetree writes when none is asked for: for an occupancy tree one of
-    ``AUTO_PRECISIONS`` at which ``tree`` is already quantised (so saving a loaded file again loses
-    nothing), else the lowest whose quantised tree is within ``budget``: a number, the volume where
-    it may disagree with ``tree`` (see ``disagreement``, on ``budget_samples(budget)`` points), or a
-    function of the quantised tree saying whether it passes (``metrics.MeshBudget``); the highest
-    when none does. ``DEFAULT_PRECISION`` for normal maps (the trees of one file share one
-    precision). ``planes_at(p)``: the quantised ``(normal, offset)`` at precision ``p`` (default:
-    ``encode_planes``'s, a flat file's)."""
+    ``auto_precisions(coding)`` at which ``tree`` is already quantised (so saving a loaded file again
+    loses nothing), else the lowest of ``AUTO_PRECISIONS`` whose quantised tree is within ``budget``
+    and, for coding 4, then the lowest of the quarter steps below it (``AUTO_QUARTERS``) that is: a
+    number, the volume where it may disagree with ``tree`` (see ``disagreement``, on
+    ``budget_samples(budget)`` points), or a function of the quantised tree saying whether it passes
+    (``metrics.MeshBudget``); the highest when none does. ``DEFAULT_PRECISION`` for normal maps (the
+    trees of one file share one precision). ``planes_at(p)``: the quantised ``(normal, offset)`` at
+    precision ``p`` of ``tree`` (default: a flat file's, ``encode_planes``; coding 4 orients ``tree``
+    first unless ``planes_at`` is given: then ``tree`` must be oriented); ``stored(p)``: whether
+    ``tree`` is quantised at ``p`` already (default: ``stored_at``, a flat file's)."""
     if tree.kind != Kind.OCCUPANCY:
         return DEFAULT_PRECISION
     if callable(budget):
@@ -698,25 +879,35 @@ def auto_precision(tree: Tree, extra: int = DEFAULT_NORMAL_EXTRA, coding: int = 
         passes = lambda q: disagreement(tree, q, samples) <= budget
     else:
         raise FormatError(f"the disagreement budget must be a number in [0, 1], got {budget!r}")
-    chosen = None
-    branch = tree.left >= 0
-    for p in AUTO_PRECISIONS:
-        if planes_at is None:
-            _, qn, qo = encode_planes(tree, p, extra, coding, exact)
-        else:
-            qn, qo = planes_at(p)
-        if np.array_equal(qn[branch], tree.normal[branch]) and np.array_equal(qo[branch], tree.offset[branch]):
+    if planes_at is None:
+        tree = oriented_for(tree, coding, exact)
+        planes_at = lambda p: encode_planes(tree, p, extra, coding, exact)[1:]
+    if stored is None:
+        stored = lambda p: stored_at(tree, p, extra, coding, exact)
+    for p in auto_precisions(coding):
+        if stored(p):
             return p  # already quantised at p (a loaded file saved again): keep it exactly
-        if chosen is None and passes(tree.replace(normal=qn, offset=qo)):
+    chosen = None
+    for p in AUTO_PRECISIONS:
+        if passes(tree.replace(normal=(q := planes_at(p))[0], offset=q[1])):
             chosen = p
-    return AUTO_PRECISIONS[-1] if chosen is None else chosen
+            break
+    if chosen is None:
+        return AUTO_PRECISIONS[-1]
+    if coding == HEMISPHERE_PLANES:
+        for d in AUTO_QUARTERS:
+            if passes(tree.replace(normal=(q := planes_at(chosen + d))[0], offset=q[1])):
+                return chosen + d
+    return chosen
 
 
-def quantize(tree: Tree, precision: int | None = None, extra: int = DEFAULT_NORMAL_EXTRA,
+def quantize(tree: Tree, precision: float | None = None, extra: int = DEFAULT_NORMAL_EXTRA,
              coding: int = DEFAULT_CODING, exact: str = DEFAULT_EXACT) -> Tree:
-    """``tree`` exactly as a quantised file of plane ``coding`` 1, 2 or 3 stores it: the same
-    structure and leaves, the planes decode(encode(tree)) gives (children see their parents'
-    quantised planes). ``precision`` None: ``auto_precision``, what ``encode_trees`` writes."""
+    """``tree`` exactly as a quantised file of plane ``coding`` 1 to 4 stores it: the same structure
+    and leaves (coding 4: ``oriented``, the same occupancy), the planes decode(encode(tree)) gives
+    (children see their parents' quantised planes). ``precision`` None: ``auto_precision``, what
+    ``encode_trees`` writes."""
+    tree = oriented_for(tree, coding, exact)
     if precision is None:
         precision = auto_precision(tree, extra, coding, exact)
     _, qn, qo = encode_planes(tree, precision, extra, coding, exact)

@@ -1,6 +1,7 @@
 """The ``.stree`` file format, version 2 (see ``docs/format.md``): planes in the tree's frame, either
 float32 (plane coding 0, lossless) or quantised to the region they cut (coding 1: boxes; 2: boxes,
-with escapes to reused and exact planes; 3: exact cells, with the escapes, the default), the tree
+with escapes to reused and exact planes; 3: exact cells, with the escapes; 4: coding 3 with upward
+normals and quarter-step precisions, the default), the tree
 blocks deflated (zlib, which browsers decode natively), a CRC-32 over the whole file."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from ..errors import FormatError
 from ..tree import Kind, Tree
 from . import quantized
 from .kinds import writable_kind
-from .quantized import CELL_PLANES, CODINGS, DEFAULT_CODING, ESCAPED_PLANES, QUANTIZED_PLANES
+from .quantized import CODINGS, DEFAULT_CODING, ESCAPED_PLANES, QUANTIZED_PLANES
 from .stree_v1 import (
     MAGIC,
     check_crc,
@@ -38,13 +39,22 @@ MAX_RAW = 1 << 31
 MAX_RATIO = 1100  # deflate cannot expand data more than ~1032:1; a header that claims more lies
 
 
-def encode_quantized_blocks(trees: list[Tree], kind: Kind, precision: int = quantized.DEFAULT_PRECISION,
+def check_parameters(precision: float, extra: int, coding: int) -> int:
+    """The precision byte of ``precision`` in ``coding`` (``quantized.precision_byte``), after checking
+    ``extra`` too: a ``FormatError`` for values the format cannot hold."""
+    if not (isinstance(extra, (int, np.integer)) and 0 <= extra <= quantized.MAX_NORMAL_EXTRA):
+        raise FormatError(f"normal_extra must be in 0..{quantized.MAX_NORMAL_EXTRA}, got {extra!r}")
+    return quantized.precision_byte(precision, coding)
+
+
+def encode_quantized_blocks(trees: list[Tree], kind: Kind, precision: float = quantized.DEFAULT_PRECISION,
                             extra: int = quantized.DEFAULT_NORMAL_EXTRA, coding: int = DEFAULT_CODING) -> bytes:
-    """The inflated stream of plane ``coding`` 1, 2 or 3: the coding's two parameters, then per tree
-    its leaf count, structure bits, plane stream (its size first) and, in normal maps, float32 leaf
-    vectors."""
-    parts = [struct.pack("<BB", precision, extra)]
+    """The inflated stream of plane ``coding`` 1 to 4: the coding's two parameters, then per tree its
+    leaf count, structure bits, plane stream (its size first) and, in normal maps, float32 leaf
+    vectors (coding 4 writes the trees ``quantized.oriented``)."""
+    parts = [struct.pack("<BB", check_parameters(precision, extra, coding), extra)]
     for t in trees:
+        t = quantized.oriented_for(t, coding)
         leaf = t.left < 0
         planes, _, _ = quantized.encode_planes(t, precision, extra, coding)
         parts.append(struct.pack("<I", int(leaf.sum())))
@@ -68,7 +78,7 @@ def decode_quantized_blocks(data: bytes, end: int, n_trees: int, kind: Kind, lo:
                             name: str, coding: int = QUANTIZED_PLANES) -> list[tuple]:
     """Parse plane ``coding`` 1, 2 or 3's inflated stream ``data[:end]`` (which it must fill exactly): ``(normal,
     offset, left, right, value)`` per tree; every count is checked before anything is allocated."""
-    _, extra, tol = read_parameters(data, end, lo, hi, name)
+    _, extra, tol = read_parameters(data, end, lo, hi, name, coding)
     pos = 2
     out = []
     for _ in range(n_trees):
@@ -79,13 +89,15 @@ def decode_quantized_blocks(data: bytes, end: int, n_trees: int, kind: Kind, lo:
     return out
 
 
-def read_parameters(data: bytes, end: int, lo: np.ndarray, hi: np.ndarray, name: str) -> tuple[int, int, float]:
-    """The quantisation parameters opening a coding-1/2 stream, checked: (precision, normal extra, tolerance)."""
+def read_parameters(data: bytes, end: int, lo: np.ndarray, hi: np.ndarray, name: str,
+                    coding: int) -> tuple[float, int, float]:
+    """The quantisation parameters opening a coding-1 to 4 stream, checked: (precision, normal extra,
+    tolerance); coding 4's precision byte counts quarter steps."""
     if end < 2:
         raise FormatError(f"{name}: truncated (no quantisation parameters)")
-    precision, extra = data[0], data[1]
-    if precision > quantized.MAX_PRECISION or extra > quantized.MAX_NORMAL_EXTRA:
-        raise FormatError(f"{name}: invalid quantisation parameters (precision {precision}, normal extra {extra})")
+    precision, extra = quantized.precision_of(data[0], coding), data[1]
+    if precision is None or extra > quantized.MAX_NORMAL_EXTRA:
+        raise FormatError(f"{name}: invalid quantisation parameters (precision byte {data[0]}, normal extra {extra})")
     if not quantized.frame_fits(lo, hi):
         raise FormatError(f"{name}: bounds too far from the frame for quantised planes")
     return precision, extra, quantized.tolerance(lo, hi, precision)
@@ -125,21 +137,20 @@ def read_planes(data: bytes, pos: int, end: int, n_coded: int, left: np.ndarray,
         raise FormatError(f"{name}: invalid plane stream size {plane_bytes} for {n_coded} planes")
     stream = np.frombuffer(data, np.uint8, plane_bytes, pos)
     normal, offset, status, table.size = quantized.decode_step(
-        stream, left.astype(np.int64), right.astype(np.int64), lo, hi, tol, extra, coding >= ESCAPED_PLANES,
-        coding == CELL_PLANES, known, kn, ko,
-        table.normal, table.offset, table.size)
+        stream, left.astype(np.int64), right.astype(np.int64), lo, hi, tol, extra, *quantized._step_args(coding),
+        known, kn, ko, table.normal, table.offset, table.size)
     if status != 0:
         raise FormatError(f"{name}: malformed plane stream (code {status})")
     return normal, offset, pos + plane_bytes
 
 
-def encode_trees(trees: list[Tree], lossless: bool = False, *, precision: int | None = None,
+def encode_trees(trees: list[Tree], lossless: bool = False, *, precision: float | None = None,
                  normal_extra: int = quantized.DEFAULT_NORMAL_EXTRA, coding: int = DEFAULT_CODING,
                  budget=quantized.DISAGREEMENT_BUDGET) -> bytes:
     """Serialise one occupancy tree, or one or more normal-map trees sharing bounds and frame:
     quantised planes (what ``quantized.quantize`` gives for the same ``precision``, a tolerance of
     ``2^-precision`` of the box, None for ``quantized.auto_precision`` within ``budget``, ``normal_extra``
-    and the plane ``coding``, 3 by default, or 1 or 2), or float32 ones when ``lossless``."""
+    and the plane ``coding``, 4 by default, or 1 to 3), or float32 ones when ``lossless``."""
     kind = writable_kind(trees, "an occupancy file")
     t0 = trees[0]
     if any(not np.array_equal(t.origin, t0.origin) or t.scale != t0.scale for t in trees):
@@ -151,9 +162,7 @@ def encode_trees(trees: list[Tree], lossless: bool = False, *, precision: int | 
             raise FormatError(f"plane coding must be one of {CODINGS}, got {coding!r}")
         if precision is None:
             precision = max(quantized.auto_precision(t, normal_extra, coding, budget=budget) for t in trees)
-        if not (0 <= precision <= quantized.MAX_PRECISION and 0 <= normal_extra <= quantized.MAX_NORMAL_EXTRA):
-            raise FormatError(f"precision must be in 0..{quantized.MAX_PRECISION} and normal_extra in "
-                              f"0..{quantized.MAX_NORMAL_EXTRA}, got {precision} and {normal_extra}")
+        check_parameters(precision, normal_extra, coding)
         raw = encode_quantized_blocks(trees, kind, precision, normal_extra, coding)
     packed = zlib.compress(raw, 9)
     head = HEADER.pack(MAGIC, VERSION, kind, coding, 0, len(trees), 0, *t0.bounds.reshape(-1).tolist(),

@@ -67,6 +67,21 @@ def collapse(tree: Tree, nodes: np.ndarray, values: np.ndarray) -> Tree:
                             scale=tree.scale)
 
 
+def flipped(tree: Tree, mask: np.ndarray) -> tuple[Tree, np.ndarray]:
+    """The tree with each branch of ``mask`` ((n,) bool) on the other side of its plane: normal and
+    offset negated, children swapped (the same occupancy, but for points on such a plane), renumbered
+    in pre-order; and ``order``, the old id of each new node."""
+    mask = np.asarray(mask, bool) & (tree.left >= 0)
+    left = np.where(mask, tree.right, tree.left).astype(np.int64)
+    right = np.where(mask, tree.left, tree.right).astype(np.int64)
+    normal = np.where(mask[:, None], -tree.normal, tree.normal)
+    offset = np.where(mask, -tree.offset, tree.offset)
+    order = preorder(left, right)
+    out = tree_in_preorder(normal, offset, left, right, tree.value, tree.bounds, tree.kind, meta=dict(tree.meta),
+                           origin=tree.origin, scale=tree.scale)
+    return out, order
+
+
 def bounds_frame(bounds: np.ndarray) -> tuple[np.ndarray, float]:
     """The frame trees are built in: ``(origin (3,) float64, scale float)`` with the origin at the
     centre of ``bounds`` and the scale a power of two in (h, 2h] for h half the longest side, so the
