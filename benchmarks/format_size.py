@@ -1,7 +1,8 @@
 """Bytes per leaf of the .stree codings and what quantising the planes costs in IoU.
 
-For each mesh and leaf budget: the size of the tree as v2 plane coding 3 (quantised in exact cells, with escapes: the default;
-`--coding 2` in boxes, `--coding 1` in boxes without escapes),
+For each mesh and leaf budget: the size of the tree as v2 plane coding 4 (quantised in exact cells, with escapes,
+upward normals and quarter-step precisions: the default; `--coding 3` without the last two, `--coding 2` in boxes,
+`--coding 1` in boxes without escapes),
 coding 0 (float32, ``lossless``) and v1 (float32, no deflate; computed from its layout since v1
 cannot hold framed trees), and the IoU against the mesh (Occupancy Networks protocol,
 ``shapetree.metrics.occupancy_metrics``) of the float32 and the quantised tree. Built trees are
@@ -21,10 +22,16 @@ from common import MESHES, RESULTS
 
 import shapetree
 from shapetree.formats import encode_trees, quantize
-from shapetree.formats.quantized import DEFAULT_NORMAL_EXTRA, auto_precision, encode_planes
+from shapetree.formats.quantized import (
+    DEFAULT_CODING,
+    DEFAULT_NORMAL_EXTRA,
+    auto_precision,
+    encode_planes,
+    oriented_for,
+)
 from shapetree.formats.stree_v1 import HEADER as V1_HEADER
 from shapetree.formats.stree_v1 import tree_bytes
-from shapetree.formats.stree_v2 import CELL_PLANES, CODINGS, VERSION
+from shapetree.formats.stree_v2 import CODINGS, VERSION
 from shapetree.metrics import occupancy_metrics, quantization_budget
 
 SHARED = ["cgal_bunny00.off", "cgal_fandisk.off", "netgen_hinge.stl", "netgen_part1.stl", "cgal_armadillo.off",
@@ -47,9 +54,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--meshes", nargs="+", default=SHARED)
     ap.add_argument("--leaves", nargs="+", type=int, default=[512, 2048, 16384])
-    ap.add_argument("--precision", type=int, default=None, help="default: per file (auto_precision)")
+    ap.add_argument("--precision", type=float, default=None, help="default: per file (auto_precision)")
     ap.add_argument("--extra", type=int, default=DEFAULT_NORMAL_EXTRA)
-    ap.add_argument("--coding", type=int, choices=list(CODINGS), default=CELL_PLANES)
+    ap.add_argument("--coding", type=int, choices=list(CODINGS), default=DEFAULT_CODING)
     ap.add_argument("--samples", type=int, default=100_000, help="IoU points (and near-surface points)")
     args = ap.parse_args()
     rows = []
@@ -67,7 +74,7 @@ def main() -> None:
             q1 = encode_trees([tree], precision=args.precision, normal_extra=args.extra, coding=args.coding)
             seconds = time.perf_counter() - t0
             p = args.precision if args.precision is not None else auto_precision(tree, args.extra, args.coding)
-            planes, _, _ = encode_planes(tree, p, args.extra, args.coding)
+            planes, _, _ = encode_planes(oriented_for(tree, args.coding), p, args.extra, args.coding)
             q = quantize(tree, p, args.extra, args.coding)
             budget = quantization_budget(tree, mesh)
             pm = auto_precision(tree, args.extra, args.coding, budget=budget)

@@ -9,7 +9,7 @@ from factories import polytope_tree, sphere_mesh, sphere_tree
 
 import shapetree
 from shapetree.formats import quantize, quantized
-from shapetree.formats.quantized import AUTO_PRECISIONS, DISAGREEMENT_BUDGET, budget_samples
+from shapetree.formats.quantized import DISAGREEMENT_BUDGET, budget_samples
 from shapetree.formats.stree_v2 import HEADER
 from shapetree.mesh import Mesh
 from shapetree.metrics import ERROR_RISE, ERROR_SHARE, MeshBudget, quantization_budget, tree_error

@@ -18,9 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shapetree import FormatError, UsageError, detail_levels, level_sizes, load, save, simplification_order
-from shapetree.formats import decode_stree, encode_trees, read_trees
+from shapetree.formats import decode_stree, encode_trees, quantized, read_trees
 from shapetree.formats import progressive as prog
-from shapetree.formats import quantized
 from shapetree.formats.stree_v2 import HEADER
 from shapetree.tree import trees_equal
 

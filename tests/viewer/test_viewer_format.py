@@ -58,7 +58,7 @@ def with_crc(body: bytes) -> bytes:
 
 def test_valid_files_decode_to_the_same_trees(page, trees_dir):
     codings = {name: (trees_dir / name).read_bytes()[6] for name in ("bunny.stree", "bunny-lossless.stree")}
-    assert codings == {"bunny.stree": 3, "bunny-lossless.stree": 0}
+    assert codings == {"bunny.stree": 4, "bunny-lossless.stree": 0}
     for name in ("bunny.stree", "bunny-lossless.stree", "bunny-normals.stree"):
         data = (trees_dir / name).read_bytes()
         got = js_decode(page, data, name)
@@ -130,7 +130,7 @@ def broken_v2_files(data: bytes, rng) -> list[tuple[str, bytes, bool]]:
         return with_crc(bytes(b))
 
     out = [("short", data[:90], True), ("crc", data[:-1] + bytes([data[-1] ^ 1]), True),
-           ("kind", at(5, "<B", 9), True), ("coding", at(6, "<B", 4), True), ("flags", at(7, "<B", 4), True),
+           ("kind", at(5, "<B", 9), True), ("coding", at(6, "<B", 5), True), ("flags", at(7, "<B", 4), True),
            ("count", at(8, "<H", 3), True), ("reserved", at(10, "<H", 1), True),
            ("bounds", at(12, "<d", np.nan), True), ("origin", at(60, "<d", np.inf), True),
            ("scale", at(84, "<d", 0.0), True), ("raw-huge", at(92, "<I", 2**31 + 1), True),
@@ -145,10 +145,10 @@ def broken_v2_files(data: bytes, rng) -> list[tuple[str, bytes, bool]]:
     return out
 
 
-@pytest.fixture(scope="module", params=[2, 3])
+@pytest.fixture(scope="module", params=[4, 3])
 def quantised_file(request, trees_dir) -> bytes:
-    """The bunny in plane coding 2 (as saved) and 3."""
-    if request.param == 2:
+    """The bunny in plane coding 4 (as saved) and 3."""
+    if request.param == 4:
         return (trees_dir / "bunny.stree").read_bytes()
     from shapetree.formats import encode_trees
 
@@ -178,7 +178,7 @@ def assert_same_planes(got: dict, q) -> None:
         [q.normal[branch], q.offset[branch, None]], 1).astype(np.float32).view(np.uint32).tolist()
 
 
-@pytest.mark.parametrize("coding", [1, 2, 3])
+@pytest.mark.parametrize("coding", [1, 2, 3, 4])
 def test_quantised_planes_are_the_python_ones_bit_for_bit(page, coding):
     # many tiny cells, planes that miss their cells, far-away bounds: every branch of the box rules
     from shapetree.formats import encode_trees, quantize
@@ -225,13 +225,14 @@ def cell_trees(trees_dir: Path) -> list[tuple[str, shapetree.Tree]]:
             ("cad-bunny", cad_like(bunny, rng))]
 
 
-def test_coding_3_cells_are_the_python_ones_bit_for_bit(page, trees_dir):
+@pytest.mark.parametrize("coding", [3, 4])
+def test_cell_codings_are_the_python_ones_bit_for_bit(page, trees_dir, coding):
     from shapetree.formats import encode_trees, quantize
 
     for label, tree in cell_trees(trees_dir):
-        data = encode_trees([tree], coding=3)
-        assert data[6] == 3, label
-        assert_same_planes(js_decode(page, data, f"{label}.stree"), quantize(tree, coding=3))
+        data = encode_trees([tree], coding=coding)
+        assert data[6] == coding, label
+        assert_same_planes(js_decode(page, data, f"{label}.stree"), quantize(tree, coding=coding))
 
 
 def quantised_stream_files(data: bytes) -> list[tuple[str, bytes]]:

@@ -1,4 +1,4 @@
-"""Plane codings 1, 2 and 3 of ``.stree`` v2 (see ``docs/format.md``): quantised planes whose precision
+"""Plane codings 1 to 4 of ``.stree`` v2 (see ``docs/format.md``): quantised planes whose precision
 follows the cell they cut.
 
 Every node keeps a conservative axis-aligned box of its cell in frame coordinates, propagated from
@@ -9,9 +9,12 @@ The decoder recomputes the same boxes, so it knows every bit count. All arithmet
 ``+ - * /`` and comparisons (no FMA: numba's fastmath stays off), so the browser reader computes
 bit-identical planes. Coding 2 adds an escape (the unused normal code ``2m + 1``) to reuse an earlier
 coded plane or to store a float32 plane exactly (axis planes: CAD faces the builder hits exactly),
-and ``auto_precision`` picks the tolerance per file from a disagreement budget. Coding 3 (the default) is
-coding 2 with every node's exact cell (``cells``: the convex polytope its ancestors' planes cut from
-the root box) in place of its box: a tighter region, so fewer bits for the same tolerance.
+and ``auto_precision`` picks the tolerance per file from a disagreement budget. Coding 3 is coding 2
+with every node's exact cell (``cells``: the convex polytope its ancestors' planes cut from the root
+box) in place of its box: a tighter region, so fewer bits for the same tolerance. Coding 4 (the
+default) is coding 3 with every regularly coded normal pointing up (the encoder flips the others,
+``oriented``: one rotated code of ``2 bn - 1`` bits instead of two of ``bn``) and quarter-step
+precisions.
 """
 
 from __future__ import annotations
@@ -97,8 +100,7 @@ def _upper_octahedral(ca, cb, m):
     aa = a if a >= 0.0 else -a
     ab = b if b >= 0.0 else -b
     z = (1.0 - aa) - ab
-    if z < 0.0:
-        z = 0.0
+    z = max(z, 0.0)
     return np.float32(a), np.float32(b), np.float32(z)
 
 
@@ -210,7 +212,7 @@ def _split_region(i, has_cell, qn, qo, left, right, lo, hi, nq, mins, maxs, dept
 @nb.njit(cache=True)
 def _root_region(use_cells, root_lo, root_hi, n_nodes):
     """The per-node boxes (the root's set), depths, and the cell stack with the root box's cell on it
-    when ``use_cells`` (coding 3): ``(lo, hi, depth, points, ids, id counts, starts, top, scratch)``."""
+    when ``use_cells`` (codings 3 and 4): ``(lo, hi, depth, points, ids, id counts, starts, top, scratch)``."""
     lo = np.empty((n_nodes, 3), np.float64)
     hi = np.empty((n_nodes, 3), np.float64)
     lo[0] = root_lo
@@ -231,7 +233,7 @@ def _root_region(use_cells, root_lo, root_hi, n_nodes):
 @nb.njit(cache=True, inline="always")
 def _enter(use_cells, depth, start, top):
     """A branch at ``depth`` comes up in pre-order: ``(has a cell, new top, first vertex, end)``, its cell
-    taken off the stack (coding 3, depth <= ``cells.CELL_DEPTH``), else no cell."""
+    taken off the stack (codings 3 and 4, depth <= ``cells.CELL_DEPTH``), else no cell."""
     if use_cells and depth <= cells.CELL_DEPTH:
         return True, top - 1, start[top - 1], start[top]
     return False, top, 0, 0

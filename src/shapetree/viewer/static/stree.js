@@ -1,7 +1,7 @@
 // The .stree file format, versions 1 and 2 (docs/format.md), read in the browser with the same
 // checks, in the same order, as shapetree's Python reader: a bad file is one FormatError line, never
 // a tree. Version 2's blocks are inflated with the browser's own DecompressionStream("deflate");
-// its quantised planes (codings 1, 2 and 3) are rebuilt with the same float64 operations, in the same
+// its quantised planes (codings 1 to 4) are rebuilt with the same float64 operations, in the same
 // order, as shapetree.formats.quantized (and coding 3's cells as shapetree.formats.cells), so they are
 // the same float32 numbers.
 
@@ -19,6 +19,9 @@ const FLOAT32_PLANES = 0;
 const QUANTIZED_PLANES = 1;
 const ESCAPED_PLANES = 2; // coding 1 plus reused and exact planes
 const CELL_PLANES = 3; // coding 2 in the nodes' exact cells instead of their boxes
+const HEMISPHERE_PLANES = 4; // coding 3 with upward normals only and quarter-step precisions
+const PRECISION_STEPS = 4; // coding 4's precision byte counts quarter steps
+const STEP_FRACTIONS = [1.0, 0.8408964152537145, 0.7071067811865476, 0.5946035575013605]; // 2^-(k/4)
 const PROGRESSIVE = 1; // flags bit 0: levels of detail, coarse first (shapetree/formats/progressive.py)
 const MAX_LEVELS = 64;
 const LEVEL_BYTES = 16; // leaf count, packed end, raw end, CRC-32 of the packed chunk
@@ -253,6 +256,19 @@ function normalBits(lo, hi, o, tol, extra) {
   return Math.min(Math.max(bn, MIN_NORMAL_BITS), MAX_NORMAL_BITS);
 }
 
+/** Coding 4's float32 normal of upper-half octahedral codes ca, cb: z clamped at 0, never folded. */
+function upperOctahedral(ca, cb, m, n) {
+  const a = (ca - m) / m;
+  const b = (cb - m) / m;
+  const aa = a >= 0.0 ? a : -a;
+  const ab = b >= 0.0 ? b : -b;
+  let z = (1.0 - aa) - ab;
+  if (z < 0.0) z = 0.0;
+  n[0] = Math.fround(a);
+  n[1] = Math.fround(b);
+  n[2] = Math.fround(z);
+}
+
 /** The float32 normal of octahedral codes ca, cb in [0, 2m], into n[0..2]. */
 function octahedral(ca, cb, m, n) {
   const a = (ca - m) / m;
@@ -272,7 +288,7 @@ function octahedral(ca, cb, m, n) {
 }
 
 const f32View = new DataView(new ArrayBuffer(4));
-const POW2 = Float64Array.from({ length: 33 }, (_, k) => 2 ** k);
+const POW2 = Float64Array.from({ length: 40 }, (_, k) => 2 ** k); // codes up to 2 * 20 - 1 bits
 
 /** The float32 whose bits are the unsigned 32-bit integer v. */
 function bitsToFloat32(v) {
@@ -295,14 +311,16 @@ function planeTable(capacity) {
 
 /**
  * A plane stream (quantized.decode_step): returns {normal, offset} (float32 per node) or a negative
- * status. `coding` 2 or 3 has escapes: a normal code 2m + 1 escapes to a reused or an exact float32
- * plane; in coding 3 the codes follow the nodes' exact cells (nodes at depth <= CELL_DEPTH) instead of
- * their boxes. A branch with known[i] set takes its plane from kplanes (4 per node) and reads nothing;
+ * status. `coding` 2 to 4 has escapes: a normal code 2m + 1 escapes to a reused or an exact float32
+ * plane; in codings 3 and 4 the codes follow the nodes' exact cells (nodes at depth <= CELL_DEPTH)
+ * instead of their boxes; coding 4 codes an upward normal as one rotated code of 2 bn - 1 bits
+ * (quantized._unrotated_codes), its escape (2m + 1)(m + 1). A branch with known[i] set takes its plane from kplanes (4 per node) and reads nothing;
  * the coded planes join `table` (a fresh one when null).
  */
 function decodePlanes(bits, next, rootLo, rootHi, tol, extra, coding, known = null, kplanes = null, table = null) {
   const escapes = coding >= ESCAPED_PLANES;
-  const useCells = coding === CELL_PLANES;
+  const useCells = coding >= CELL_PLANES;
+  const hemi = coding === HEMISPHERE_PLANES;
   const nNodes = next.length;
   const normal = new Float32Array(3 * nNodes);
   const offset = new Float32Array(nNodes);
@@ -317,7 +335,7 @@ function decodePlanes(bits, next, rootLo, rootHi, tol, extra, coding, known = nu
   const maxs = new Float64Array(3);
   const range = new Float64Array(2);
   const total = bits.length * 8;
-  const read = (pos, width) => { // quantized._read (widths up to 32: exact in a double)
+  const read = (pos, width) => { // quantized._read (widths up to 39: exact in a double)
     let v = 0;
     for (let k = 0; k < width; k++) {
       const p = pos + k;
@@ -348,10 +366,12 @@ function decodePlanes(bits, next, rootLo, rootHi, tol, extra, coding, known = nu
     }
     const bn = normalBits(lo, hi, o3, tol, extra);
     const m = (1 << (bn - 1)) - 1;
-    if (pos + bn > total) return { status: -1 };
-    const ca = read(pos, bn);
-    pos += bn;
-    if (ca === 2 * m + 1 && escapes) {
+    const escape = hemi ? (2 * m + 1) * (m + 1) : 2 * m + 1;
+    const w0 = hemi ? 2 * bn - 1 : bn;
+    if (pos + w0 > total) return { status: -1 };
+    let ca = read(pos, w0);
+    pos += w0;
+    if (ca === escape && escapes) {
       if (pos + 1 > total) return { status: -1 };
       const kind = read(pos, 1);
       pos += 1;
@@ -392,11 +412,23 @@ function decodePlanes(bits, next, rootLo, rootHi, tol, extra, coding, known = nu
         to[size++] = off;
       }
     } else {
-      if (pos + bn > total) return { status: -1 };
-      const cb = read(pos, bn);
-      pos += bn;
+      let cb;
+      if (hemi) {
+        if (ca > escape) return { status: -2 };
+        const sr = Math.floor(ca / (m + 1)); // quantized._unrotated_codes
+        const rr = ca - sr * (m + 1);
+        if (sr % 2 === 1 && rr === m) return { status: -2 };
+        const dr = 2 * rr + (sr % 2);
+        ca = (sr + dr) / 2;
+        cb = (sr - dr) / 2 + m;
+      } else {
+        if (pos + bn > total) return { status: -1 };
+        cb = read(pos, bn);
+        pos += bn;
+      }
       if (ca > 2 * m || cb > 2 * m) return { status: -2 };
-      octahedral(ca, cb, m, n);
+      if (hemi) upperOctahedral(ca, cb, m, n);
+      else octahedral(ca, cb, m, n);
       regionRange(hasCell, r.px, va, vb, n, lo, hi, o3, mins, maxs, range); // quantized._region_range
       const loInt = range[0];
       const width = range[1];
@@ -737,13 +769,14 @@ function minPlaneBytes(nLeaves, coding) {
   return Math.ceil((perBranch * (nLeaves - 1)) / 8);
 }
 
-/** The quantisation parameters opening a coding-1/2/3 stream: {extra, tol}. */
-function readParameters(data, end, lo, hi, name) {
+/** The quantisation parameters opening a coding-1 to 4 stream: {extra, tol} (coding 4: quarter steps). */
+function readParameters(data, end, lo, hi, name, coding) {
   if (end < 2) throw new FormatError(`${name}: truncated (no quantisation parameters)`);
-  const precision = data[0];
+  const byte = data[0];
   const extra = data[1];
-  if (precision > MAX_PRECISION || extra > MAX_NORMAL_EXTRA) {
-    throw new FormatError(`${name}: invalid quantisation parameters (precision ${precision}, normal extra ${extra})`);
+  const steps = coding === HEMISPHERE_PLANES ? PRECISION_STEPS : 1;
+  if (byte > MAX_PRECISION * steps || extra > MAX_NORMAL_EXTRA) {
+    throw new FormatError(`${name}: invalid quantisation parameters (precision byte ${byte}, normal extra ${extra})`);
   }
   for (let k = 0; k < 3; k++) {
     if (!(Math.abs(lo[k]) <= MAX_FRAME && Math.abs(hi[k]) <= MAX_FRAME)) {
@@ -752,12 +785,15 @@ function readParameters(data, end, lo, hi, name) {
   }
   let longest = 0.0;
   for (let k = 0; k < 3; k++) if (hi[k] - lo[k] > longest) longest = hi[k] - lo[k];
-  return { extra, tol: longest / (1 << precision) };
+  // quantized.tolerance: a power-of-two multiple, then (coding 4) one rounding by the quarter step
+  const whole = steps > 1 ? byte >> 2 : byte;
+  const fraction = steps > 1 ? STEP_FRACTIONS[byte & 3] : 1.0;
+  return { extra, tol: (longest / 2 ** whole) * fraction };
 }
 
 /** Coding 1, 2 or 3's inflated stream data[0, end): parameters, then per tree counts, structure, planes. */
 function decodeQuantizedBlocks(data, end, nTrees, kind, lo, hi, name, coding) {
-  const { extra, tol } = readParameters(data, end, lo, hi, name);
+  const { extra, tol } = readParameters(data, end, lo, hi, name, coding);
   let pos = 2;
   const trees = [];
   for (let t = 0; t < nTrees; t++) {
@@ -848,7 +884,7 @@ function parseHeader2(data, name) {
   const bounds = new Float64Array(6);
   for (let k = 0; k < 6; k++) bounds[k] = view.getFloat64(12 + 8 * k, true);
   checkHeader(name, nTrees, kind, bounds);
-  if (coding !== FLOAT32_PLANES && coding !== QUANTIZED_PLANES && coding !== ESCAPED_PLANES && coding !== CELL_PLANES) {
+  if (coding !== FLOAT32_PLANES && !(coding >= QUANTIZED_PLANES && coding <= HEMISPHERE_PLANES)) {
     throw new FormatError(`${name}: unknown plane coding ${coding}`);
   }
   if ((flags !== 0 && flags !== PROGRESSIVE) || reserved) {
@@ -1110,7 +1146,7 @@ export class LevelReader {
       throw new FormatError(`${name}: header checksum mismatch (file is corrupted)`);
     }
     const h = parseHeader2(data, name);
-    if (h.flags !== PROGRESSIVE || (h.coding < QUANTIZED_PLANES || h.coding > CELL_PLANES) || h.kind !== OCCUPANCY) {
+    if (h.flags !== PROGRESSIVE || (h.coding < QUANTIZED_PLANES || h.coding > HEMISPHERE_PLANES) || h.kind !== OCCUPANCY) {
       throw new FormatError(`${name}: a progressive file holds one occupancy tree with quantised planes`);
     }
     if (HEADER2_BYTES + h.packedSize + 4 !== size) {
@@ -1194,7 +1230,7 @@ export class LevelReader {
       }
       let got;
       if (i === 0) {
-        const { extra, tol } = readParameters(raw, size, lo, hi, name);
+        const { extra, tol } = readParameters(raw, size, lo, hi, name, h.coding);
         this.params = { extra, tol };
         got = decodeQuantizedTree(raw, 2, size, OCCUPANCY, lo, hi, tol, extra, h.coding, this.planeTable, name);
         if (got.tree.nLeaves !== lv.leaves) {
