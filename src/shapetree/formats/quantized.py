@@ -736,7 +736,7 @@ class PlaneTable:
             self.stored = np.concatenate([self.stored, np.zeros(grow, np.bool_)])
 
 
-def _step_args(coding: int) -> tuple[bool, bool, bool]:
+def step_flags(coding: int) -> tuple[bool, bool, bool]:
     """``(escapes, use_cells, hemi)`` of plane ``coding`` for ``encode_step`` / ``decode_step``."""
     return coding >= ESCAPED_PLANES, coding >= CELL_PLANES, coding == HEMISPHERE_PLANES
 
@@ -749,7 +749,7 @@ def encode_known(normal: np.ndarray, offset: np.ndarray, left: np.ndarray, right
     the planes oriented (``oriented``)."""
     try:
         codes, widths, qn, qo, table.size = encode_step(
-            normal, offset, left.astype(np.int64), right.astype(np.int64), lo, hi, tol, extra, *_step_args(coding),
+            normal, offset, left.astype(np.int64), right.astype(np.int64), lo, hi, tol, extra, *step_flags(coding),
             False, key, exact, known, table.normal, table.offset, table.stored, table.class_slot, table.size)
     except ValueError as e:
         raise FormatError(str(e)) from None
@@ -804,19 +804,26 @@ def budget_samples(budget: float) -> int:
     return int(np.ceil(AUTO_SAMPLES * DISAGREEMENT_BUDGET / budget))
 
 
+@nb.njit(cache=True)
+def _flip_mask(normal, offset, left, keep_axis):
+    """``downward``'s kernel: branches with ``z < 0``, but for axis planes with an exact form when
+    ``keep_axis``."""
+    n = left.shape[0]
+    mask = np.zeros(n, np.bool_)
+    for i in range(n):
+        if left[i] < 0 or not normal[i, 2] < 0:
+            continue
+        n0, n1, n2 = np.float64(normal[i, 0]), np.float64(normal[i, 1]), np.float64(normal[i, 2])
+        axis = (n0 != 0.0) + (n1 != 0.0) + (n2 != 0.0) == 1
+        mask[i] = not (keep_axis and axis and _exact_form(n0, n1, n2, np.float64(offset[i]))[0] >= 0)
+    return mask
+
+
 def downward(tree: Tree, exact: str = DEFAULT_EXACT) -> np.ndarray:
     """The branches coding 4 flips: normal ``z < 0``, unless an axis plane the ``exact`` policy stores as
     float32 (``_exact_form``). The choice depends on the plane alone, so equal planes (and one plane in
     every level of a progressive file) flip alike."""
-    branch = tree.left >= 0
-    mask = branch & (tree.normal[:, 2] < 0)
-    if exact != "none":
-        axis = np.count_nonzero(tree.normal, axis=1) == 1
-        for i in np.flatnonzero(mask & axis):
-            n = tree.normal[i].astype(np.float64)
-            if _exact_form(n[0], n[1], n[2], np.float64(tree.offset[i]))[0] >= 0:
-                mask[i] = False
-    return mask
+    return _flip_mask(tree.normal, tree.offset, tree.left.astype(np.int64), exact != "none")
 
 
 def oriented(tree: Tree, exact: str = DEFAULT_EXACT) -> Tree:
@@ -842,7 +849,7 @@ def stored_at(tree: Tree, precision: float, extra: int = DEFAULT_NORMAL_EXTRA, c
     table = PlaneTable(tree.n_leaves - 1, int(key.max()) + 1)
     try:
         size = encode_step(tree.normal, tree.offset, tree.left.astype(np.int64), tree.right.astype(np.int64), lo, hi,
-                           tolerance(lo, hi, precision), extra, *_step_args(coding), True, key, mark,
+                           tolerance(lo, hi, precision), extra, *step_flags(coding), True, key, mark,
                            np.zeros(tree.left.shape[0], np.bool_), table.normal, table.offset, table.stored,
                            table.class_slot, 0)[4]
     except ValueError:

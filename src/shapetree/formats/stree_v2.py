@@ -137,7 +137,7 @@ def read_planes(data: bytes, pos: int, end: int, n_coded: int, left: np.ndarray,
         raise FormatError(f"{name}: invalid plane stream size {plane_bytes} for {n_coded} planes")
     stream = np.frombuffer(data, np.uint8, plane_bytes, pos)
     normal, offset, status, table.size = quantized.decode_step(
-        stream, left.astype(np.int64), right.astype(np.int64), lo, hi, tol, extra, *quantized._step_args(coding),
+        stream, left.astype(np.int64), right.astype(np.int64), lo, hi, tol, extra, *quantized.step_flags(coding),
         known, kn, ko, table.normal, table.offset, table.size)
     if status != 0:
         raise FormatError(f"{name}: malformed plane stream (code {status})")
@@ -160,6 +160,7 @@ def encode_trees(trees: list[Tree], lossless: bool = False, *, precision: float 
     else:
         if coding not in CODINGS:
             raise FormatError(f"plane coding must be one of {CODINGS}, got {coding!r}")
+        trees = [quantized.oriented_for(t, coding) for t in trees]  # once, for the choice and the blocks
         if precision is None:
             precision = max(quantized.auto_precision(t, normal_extra, coding, budget=budget) for t in trees)
         check_parameters(precision, normal_extra, coding)
