@@ -13,7 +13,7 @@ and ``auto_precision`` picks the tolerance per file from a disagreement budget. 
 with every node's exact cell (``cells``: the convex polytope its ancestors' planes cut from the root
 box) in place of its box: a tighter region, so fewer bits for the same tolerance. Coding 4 (the
 default) is coding 3 with every regularly coded normal pointing up (the encoder flips the others,
-``oriented``: one rotated code of ``2 bn - 1`` bits instead of two of ``bn``) and quarter-step
+``oriented``: rotated codes of ``bn`` and ``bn - 1`` bits instead of two of ``bn``) and quarter-step
 precisions.
 """
 
@@ -354,23 +354,22 @@ def _diamond(v0, v1, m):
 
 
 @nb.njit(cache=True, inline="always")
-def _rotated_code(ca, cb, m):
-    """Coding 4's one code of the upper-half octahedral codes ``ca, cb``: with ``i, j = ca - m, cb - m``,
-    ``s = i + j + m`` and ``d = i - j + m`` (in [0, 2m], of equal parity), ``s (m + 1) + d // 2``."""
+def _rotated_codes(ca, cb, m):
+    """Coding 4's codes ``(s, t)`` of the upper-half octahedral codes ``ca, cb``: with ``i, j = ca - m,
+    cb - m``, ``s = i + j + m`` and ``d = i - j + m`` (in [0, 2m], of equal parity), ``t = d // 2`` (in
+    [0, m]: ``bn - 1`` bits; ``s`` takes ``bn`` bits, leaving ``2m + 1`` for the escape)."""
     i = ca - m
     j = cb - m
-    return (i + j + m) * (m + 1) + (i - j + m) // 2
+    return i + j + m, (i - j + m) // 2
 
 
 @nb.njit(cache=True, inline="always")
-def _unrotated_codes(c, m):
-    """``(ca, cb)`` of a coding-4 normal code ``c < (2m + 1)(m + 1)``, or ``(-1, -1)`` for the invalid
-    codes (odd ``s`` with ``d // 2 = m``)."""
-    s = c // (m + 1)
-    r = c - s * (m + 1)
-    if s & 1 and r == m:
+def _unrotated_codes(s, t, m):
+    """``(ca, cb)`` of coding-4 codes ``s <= 2m, t <= m``, or ``(-1, -1)`` for the invalid pair (odd ``s``
+    with ``t = m``)."""
+    if s & 1 and t == m:
         return -1, -1
-    d = 2 * r + (s & 1)
+    d = 2 * t + (s & 1)
     return (s + d) // 2, (s - d) // 2 + m
 
 
@@ -385,7 +384,10 @@ def encode_step(normal, offset, left, right, root_lo, root_hi, tol, extra, escap
     an earlier coded one reuses the first of them (``class_slot[key]``, an index into the table
     ``tqn, tqo, tstored`` of coded planes) when that stays within the tolerance, and one marked
     ``exact`` is stored as float32; the table and ``class_slot`` are updated in place. ``use_cells``
-    (coding 3): codes follow the nodes' exact cells (``cells``) instead of their boxes."""
+    (codings 3 and 4): codes follow the nodes' exact cells (``cells``) instead of their boxes. ``hemi``
+    (coding 4): rotated codes of ``bn`` and ``bn - 1`` bits per upward normal (``_rotated_codes``; a
+    downward one that is not stored exactly raises ValueError: orient the tree first, ``oriented``).
+    ``stop``: return as soon as a coded plane differs from the given one, with size -1 (``stored_at``)."""
     n_nodes = left.shape[0]
     codes = np.zeros((n_nodes, 8), np.int64)
     widths = np.zeros((n_nodes, 8), np.int64)
@@ -404,8 +406,6 @@ def encode_step(normal, offset, left, right, root_lo, root_hi, tol, extra, escap
             bn = _normal_bits(lo[i], hi[i], tol, extra)
             m = (1 << (bn - 1)) - 1
             escape, w0 = 2 * m + 1, bn
-            if hemi:
-                escape, w0 = (2 * m + 1) * (m + 1), 2 * bn - 1
             n0 = np.float64(normal[i, 0])
             n1 = np.float64(normal[i, 1])
             n2 = np.float64(normal[i, 2])
@@ -469,8 +469,9 @@ def encode_step(normal, offset, left, right, root_lo, root_hi, tol, extra, escap
                     q = int(np.floor((target - lo_int) / width * np.float64(1 << bo)))
                     q = min(max(q, 0), (1 << bo) - 1)
                 if hemi:
-                    codes[i, 0], codes[i, 1], codes[i, 2] = _rotated_code(ca, cb, m), 0, q
-                    widths[i, 0], widths[i, 1], widths[i, 2] = w0, 0, bo
+                    rs, rt = _rotated_codes(ca, cb, m)
+                    codes[i, 0], codes[i, 1], codes[i, 2] = rs, rt, q
+                    widths[i, 0], widths[i, 1], widths[i, 2] = bn, bn - 1, bo
                 else:
                     codes[i, 0], codes[i, 1], codes[i, 2] = ca, cb, q
                     widths[i, 0], widths[i, 1], widths[i, 2] = bn, bn, bo
@@ -528,8 +529,9 @@ def decode_step(bits, left, right, root_lo, root_hi, tol, extra, escapes, use_ce
     or -1 the stream ends early, -2 an invalid normal code (or escape), -3 stray bytes or non-zero
     padding, -4 a non-finite offset. A ``known`` branch's plane is ``kn[i], ko[i]`` (read nothing);
     the others are read in pre-order and, unless reused, appended to the table ``tqn, tqo`` of coded
-    planes (``size`` entries so far; room for every branch). ``escapes``: coding 2 and 3;
-    ``use_cells``: coding 3 (codes follow the nodes' exact cells)."""
+    planes (``size`` entries so far; room for every branch). ``escapes``: codings 2 to 4;
+    ``use_cells``: codings 3 and 4 (codes follow the nodes' exact cells); ``hemi``: coding 4 (rotated
+    codes of ``bn`` and ``bn - 1`` bits per upward normal)."""
     n_nodes = left.shape[0]
     qn = np.zeros((n_nodes, 3), np.float32)
     qo = np.zeros(n_nodes, np.float32)
@@ -550,8 +552,6 @@ def decode_step(bits, left, right, root_lo, root_hi, tol, extra, escapes, use_ce
         bn = _normal_bits(lo[i], hi[i], tol, extra)
         m = (1 << (bn - 1)) - 1
         escape, w0 = 2 * m + 1, bn
-        if hemi:
-            escape, w0 = (2 * m + 1) * (m + 1), 2 * bn - 1
         if pos + w0 > total:
             return qn, qo, -1, size
         ca = _read(bits, pos, w0)
@@ -604,17 +604,15 @@ def decode_step(bits, left, right, root_lo, root_hi, tol, extra, escapes, use_ce
                 tqo[size] = qo[i]
                 size += 1
         else:
-            if hemi:
-                if ca > escape:
-                    return qn, qo, -2, size
-                ca, cb = _unrotated_codes(ca, m)
+            wb = bn - 1 if hemi else bn
+            if pos + wb > total:
+                return qn, qo, -1, size
+            cb = _read(bits, pos, wb)
+            pos += wb
+            if hemi and ca <= 2 * m:
+                ca, cb = _unrotated_codes(ca, cb, m)
                 if ca < 0:
                     return qn, qo, -2, size
-            else:
-                if pos + bn > total:
-                    return qn, qo, -1, size
-                cb = _read(bits, pos, bn)
-                pos += bn
             if ca > 2 * m or cb > 2 * m:
                 return qn, qo, -2, size
             if hemi:

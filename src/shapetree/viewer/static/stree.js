@@ -288,7 +288,7 @@ function octahedral(ca, cb, m, n) {
 }
 
 const f32View = new DataView(new ArrayBuffer(4));
-const POW2 = Float64Array.from({ length: 40 }, (_, k) => 2 ** k); // codes up to 2 * 20 - 1 bits
+const POW2 = Float64Array.from({ length: 33 }, (_, k) => 2 ** k);
 
 /** The float32 whose bits are the unsigned 32-bit integer v. */
 function bitsToFloat32(v) {
@@ -313,8 +313,8 @@ function planeTable(capacity) {
  * A plane stream (quantized.decode_step): returns {normal, offset} (float32 per node) or a negative
  * status. `coding` 2 to 4 has escapes: a normal code 2m + 1 escapes to a reused or an exact float32
  * plane; in codings 3 and 4 the codes follow the nodes' exact cells (nodes at depth <= CELL_DEPTH)
- * instead of their boxes; coding 4 codes an upward normal as one rotated code of 2 bn - 1 bits
- * (quantized._unrotated_codes), its escape (2m + 1)(m + 1). A branch with known[i] set takes its plane from kplanes (4 per node) and reads nothing;
+ * instead of their boxes; coding 4 codes an upward normal as rotated codes s (bn bits, 2m + 1 the
+ * escape) and t (bn - 1 bits; quantized._unrotated_codes). A branch with known[i] set takes its plane from kplanes (4 per node) and reads nothing;
  * the coded planes join `table` (a fresh one when null).
  */
 function decodePlanes(bits, next, rootLo, rootHi, tol, extra, coding, known = null, kplanes = null, table = null) {
@@ -335,7 +335,7 @@ function decodePlanes(bits, next, rootLo, rootHi, tol, extra, coding, known = nu
   const maxs = new Float64Array(3);
   const range = new Float64Array(2);
   const total = bits.length * 8;
-  const read = (pos, width) => { // quantized._read (widths up to 39: exact in a double)
+  const read = (pos, width) => { // quantized._read (widths up to 32: exact in a double)
     let v = 0;
     for (let k = 0; k < width; k++) {
       const p = pos + k;
@@ -366,12 +366,10 @@ function decodePlanes(bits, next, rootLo, rootHi, tol, extra, coding, known = nu
     }
     const bn = normalBits(lo, hi, o3, tol, extra);
     const m = (1 << (bn - 1)) - 1;
-    const escape = hemi ? (2 * m + 1) * (m + 1) : 2 * m + 1;
-    const w0 = hemi ? 2 * bn - 1 : bn;
-    if (pos + w0 > total) return { status: -1 };
-    let ca = read(pos, w0);
-    pos += w0;
-    if (ca === escape && escapes) {
+    if (pos + bn > total) return { status: -1 };
+    let ca = read(pos, bn);
+    pos += bn;
+    if (ca === 2 * m + 1 && escapes) {
       if (pos + 1 > total) return { status: -1 };
       const kind = read(pos, 1);
       pos += 1;
@@ -412,19 +410,15 @@ function decodePlanes(bits, next, rootLo, rootHi, tol, extra, coding, known = nu
         to[size++] = off;
       }
     } else {
-      let cb;
-      if (hemi) {
-        if (ca > escape) return { status: -2 };
-        const sr = Math.floor(ca / (m + 1)); // quantized._unrotated_codes
-        const rr = ca - sr * (m + 1);
-        if (sr % 2 === 1 && rr === m) return { status: -2 };
-        const dr = 2 * rr + (sr % 2);
-        ca = (sr + dr) / 2;
-        cb = (sr - dr) / 2 + m;
-      } else {
-        if (pos + bn > total) return { status: -1 };
-        cb = read(pos, bn);
-        pos += bn;
+      const wb = hemi ? bn - 1 : bn;
+      if (pos + wb > total) return { status: -1 };
+      let cb = read(pos, wb);
+      pos += wb;
+      if (hemi && ca <= 2 * m) { // quantized._unrotated_codes
+        if (ca % 2 === 1 && cb === m) return { status: -2 };
+        const d = 2 * cb + (ca % 2);
+        cb = (ca - d) / 2 + m;
+        ca = (ca + d) / 2;
       }
       if (ca > 2 * m || cb > 2 * m) return { status: -2 };
       if (hemi) upperOctahedral(ca, cb, m, n);
