@@ -27,14 +27,17 @@ def built():
 
 
 def test_a_small_build_is_pinned(built):
+    # the files have the compact header (a built tree's frame is its bounds'); rewritten with the long
+    # header and a zlib stream they are the bytes pinned before it (fbc5c4d5b9262ce3, 1dd318f325175dfb,
+    # d6ff27b47ea8aeaa)
     tree, _ = built
     assert tree.n_leaves == 600
-    assert digest(encode_trees([tree], lossless=True)) == "fbc5c4d5b9262ce3"
+    assert digest(encode_trees([tree], lossless=True)) == "112d4ec89ca8e6d4"
 
 
 def test_a_normal_map_is_pinned(built):
     _, normal_map = built
-    assert digest(encode_trees(normal_map, lossless=True)) == "1dd318f325175dfb"
+    assert digest(encode_trees(normal_map, lossless=True)) == "e7a9fb8bcab07fc9"
 
 
 def test_renders_rays_and_truncation_are_pinned(built):
@@ -42,7 +45,7 @@ def test_renders_rays_and_truncation_are_pinned(built):
     assert digest(shapetree.render(tree, size=(96, 80))) == "14608e4bd0afb954"
     assert digest(shapetree.render(tree, size=(96, 80), heatmap=True)) == "b9e21519c0ee5d95"
     assert digest(shapetree.render(tree, size=(96, 80), normal_trees=normal_map)) == "09b5d84bdd92f9c0"
-    assert digest(encode_trees([shapetree.truncated(tree, 50)], lossless=True)) == "d6ff27b47ea8aeaa"
+    assert digest(encode_trees([shapetree.truncated(tree, 50)], lossless=True)) == "62eacd4bd8f79923"
     o, d = shapetree.orbit_camera(tree.bounds, 10, 5).rays(40, 30)
     hits = shapetree.raycast(tree, o, d)
     assert [digest(hits.t), digest(hits.normal), digest(hits.cells)] == [

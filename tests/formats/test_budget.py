@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 from factories import polytope_tree, sphere_mesh, sphere_tree
+from stree_files import inflated
 
 import shapetree
 from shapetree.formats import quantize, quantized
 from shapetree.formats.quantized import DISAGREEMENT_BUDGET, budget_samples
-from shapetree.formats.stree_v2 import HEADER
 from shapetree.mesh import Mesh
 from shapetree.metrics import ERROR_RISE, ERROR_SHARE, MeshBudget, quantization_budget, tree_error
 
@@ -32,7 +30,7 @@ def rotated_cube(shift: float = 0.0) -> tuple[shapetree.Tree, Mesh]:
 
 def precision_of(path) -> float:
     data = path.read_bytes()
-    return quantized.precision_of(zlib.decompress(data[HEADER.size:-4])[0], data[6])
+    return quantized.precision_of(inflated(data)[0], data[6])
 
 
 def next_lower(p: float) -> float:

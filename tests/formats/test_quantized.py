@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import struct
-import zlib
 
 import numpy as np
 import pytest
 from factories import cad_like, random_tree
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_stree_v2 import framed_tree, patched, with_crc
+from stree_files import inflated, long_framed, rewrapped
+from test_stree_v2 import framed_tree, patched
 
 from shapetree import FormatError, Kind
 from shapetree.formats import decode_stree, encode_trees, quantize
@@ -32,7 +32,7 @@ from shapetree.formats.quantized import (
     precision_of,
     root_box,
 )
-from shapetree.formats.stree_v2 import HEADER, encode_quantized_blocks
+from shapetree.formats.stree_v2 import encode_quantized_blocks
 from shapetree.tree import trees_equal
 
 
@@ -52,7 +52,7 @@ def test_decode_of_encode_is_quantize_and_quantize_is_idempotent(seed, n_leaves,
     expected = [quantize(t, coding=coding) for t in trees]
     assert all(trees_equal(a, b) for a, b in zip(back, expected, strict=True))
     assert all(trees_equal(quantize(q, coding=coding), q) for q in expected)
-    precision = precision_of(zlib.decompress(data[HEADER.size:-4])[0], coding)  # idempotent at the file's too
+    precision = precision_of(inflated(data)[0], coding)  # idempotent at the file's too
     assert all(trees_equal(quantize(q, precision, coding=coding), q) for q in expected)
     if kind == Kind.NORMALS:  # leaf vectors stay float32
         assert all(np.array_equal(a.value, oriented_for(t, coding).value) for a, t in zip(back, trees, strict=True))
@@ -111,7 +111,7 @@ def test_quantised_planes_stay_within_the_tolerance_of_the_originals():
 def test_the_automatic_precision_is_the_lowest_within_the_disagreement_budget():
     tree = framed_tree(np.random.default_rng(8), 800)
     p = auto_precision(tree)
-    assert p == precision_of(zlib.decompress(encode_trees([tree])[HEADER.size:-4])[0], DEFAULT_CODING)
+    assert p == precision_of(inflated(encode_trees([tree]))[0], DEFAULT_CODING)
     assert p % 1 != 0  # coding 4 (the default) takes a quarter step below the lowest whole one here
     lower = p - 1 / PRECISION_STEPS  # the quarter step below, tried and rejected
     assert disagreement(tree, quantize(tree, p)) <= DISAGREEMENT_BUDGET < disagreement(tree, quantize(tree, lower))
@@ -144,10 +144,7 @@ def test_a_single_leaf_tree_has_an_empty_plane_stream():
 
 def quantised_file(raw: bytes, template: bytes) -> bytes:
     """A coding-1 file around an inflated stream ``raw``, with the header of ``template``."""
-    packed = zlib.compress(raw)
-    head = bytearray(template[:HEADER.size])
-    struct.pack_into("<II", head, HEADER.size - 8, len(raw), len(packed))
-    return with_crc(bytes(head) + packed)
+    return rewrapped(template, raw)
 
 
 def valid_quantised() -> tuple[bytes, bytes]:
@@ -180,7 +177,9 @@ def test_lying_quantised_streams_are_rejected():
 
 
 def test_a_quantised_file_with_bounds_beyond_the_frame_is_rejected():
-    data, _ = valid_quantised()
+    # a stored frame (the long header) can lie about where the bounds are; a compact header's cannot
+    data = encode_trees([long_framed(framed_tree(np.random.default_rng(7), 60))])
+    assert data[7] == 0
     with pytest.raises(FormatError, match="too far from the frame"):
         decode_stree(patched(data, 12, "<d", -1e300))
 

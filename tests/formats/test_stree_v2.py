@@ -10,10 +10,11 @@ import pytest
 from factories import random_tree
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stree_files import header_size, long_framed, with_crc
 
 from shapetree import FormatError, Kind, load, save
 from shapetree.formats import decode_stree, encode_trees, quantize, read_trees, write_trees
-from shapetree.formats.stree_v2 import HEADER
+from shapetree.formats.stree_v2 import COMPACT, COMPACT_HEADER, HEADER
 from shapetree.tree import bounds_frame, trees_equal
 
 
@@ -55,12 +56,11 @@ def test_v1_cannot_hold_a_framed_tree_and_v1_files_still_load(tmp_path):
     assert (tmp_path / "v1.stree").read_bytes()[4] == 1
 
 
-def valid() -> bytes:
-    return encode_trees([framed_tree(np.random.default_rng(7), 60)], lossless=True)
-
-
-def with_crc(body: bytes) -> bytes:
-    return body + struct.pack("<I", zlib.crc32(body))
+def valid(compact: bool = True) -> bytes:
+    tree = framed_tree(np.random.default_rng(7), 60)
+    data = encode_trees([tree if compact else long_framed(tree)], lossless=True)
+    assert data[7] == (COMPACT if compact else 0)
+    return data
 
 
 def patched(data: bytes, offset: int, fmt: str, value) -> bytes:
@@ -69,42 +69,139 @@ def patched(data: bytes, offset: int, fmt: str, value) -> bytes:
     return with_crc(bytes(body))
 
 
-RAW_SIZE_AT = HEADER.size - 8
-PACKED_SIZE_AT = HEADER.size - 4
+LONG_RAW_SIZE_AT = HEADER.size - 8
+LONG_PACKED_SIZE_AT = HEADER.size - 4
+COMPACT_RAW_SIZE_AT = COMPACT_HEADER.size - 8
+COMPACT_PACKED_SIZE_AT = COMPACT_HEADER.size - 4
 
 
 @pytest.mark.parametrize("offset, fmt, value, message", [
     (5, "<B", 7, "unknown tree kind"),
     (6, "<B", 5, "plane coding"),
-    (7, "<B", 2, "flags"),  # 1: a progressive file (test_progressive.py)
+    (7, "<B", 4, "flags"),  # 1: a progressive file (test_progressive.py), 2: the compact header
+    (7, "<B", 0x80, "flags"),
     (8, "<H", 2, "tree count"),
-    (RAW_SIZE_AT, "<I", 10**9, "implausible"),
-    (RAW_SIZE_AT, "<I", 5, "does not match"),
-    (PACKED_SIZE_AT, "<I", 3, "packed bytes"),
+    (10, "<H", 1, "reserved"),
+    (LONG_RAW_SIZE_AT, "<I", 10**9, "implausible"),
+    (LONG_RAW_SIZE_AT, "<I", 5, "does not match"),
+    (LONG_PACKED_SIZE_AT, "<I", 3, "packed bytes"),
     (HEADER.size - 16, "<d", -1.0, "frame"),
     (HEADER.size - 16, "<d", float("nan"), "frame"),
     (12, "<d", float("inf"), "bounds"),
 ])
 def test_lying_headers_are_rejected_before_inflating(offset, fmt, value, message):
     with pytest.raises(FormatError, match=message):
-        decode_stree(patched(valid(), offset, fmt, value))
+        decode_stree(patched(valid(compact=False), offset, fmt, value))
 
 
-def test_corrupted_payload_and_truncation_are_rejected():
+@pytest.mark.parametrize("offset, fmt, value, message", [
+    (5, "<B", 7, "unknown tree kind"),
+    (6, "<B", 5, "plane coding"),
+    (7, "<B", 6, "flags"),
+    (7, "<B", 0x82, "flags"),
+    (8, "<H", 2, "tree count"),
+    (8, "<H", 0, "tree count"),
+    (COMPACT_RAW_SIZE_AT, "<I", 10**9, "implausible"),
+    (COMPACT_RAW_SIZE_AT, "<I", 5, "does not match"),
+    (COMPACT_PACKED_SIZE_AT, "<I", 3, "packed bytes"),
+    (COMPACT_PACKED_SIZE_AT, "<I", 2**32 - 1, "packed bytes"),
+    (10, "<d", float("inf"), "bounds"),
+    (10, "<d", 1e300, "bounds"),  # min above max
+    (10, "<6d", (1.0, 2.0, 3.0, 1.0, 2.0, 3.0), r"invalid frame \(bounds without extent\)"),
+    (10, "<6d", (-1.7e308, 0, 0, 1.7e308, 1, 1), r"invalid frame \(origin \[0.0, 0.5, 0.5\], scale inf\)"),
+])
+def test_lying_compact_headers_are_rejected_before_inflating(offset, fmt, value, message):
     data = valid()
     body = bytearray(data[:-4])
-    body[HEADER.size + 3] ^= 0xFF
+    if isinstance(value, tuple):
+        struct.pack_into(fmt, body, offset, *value)
+    else:
+        struct.pack_into(fmt, body, offset, value)
+    with pytest.raises(FormatError, match=f"^f.stree: .*{message}"):
+        decode_stree(with_crc(bytes(body)), "f.stree")
+
+
+@pytest.mark.parametrize("compact", [True, False])
+def test_a_flipped_compact_flag_is_rejected(compact):
+    data = valid(compact)
+    with pytest.raises(FormatError, match="x.stree"):
+        decode_stree(patched(data, 7, "<B", data[7] ^ COMPACT), "x.stree")
+
+
+@pytest.mark.parametrize("compact", [True, False])
+def test_corrupted_payload_and_truncation_are_rejected(compact):
+    data = valid(compact)
+    size = header_size(data)
+    body = bytearray(data[:-4])
+    body[size + 3] ^= 0xFF
     with pytest.raises(FormatError):
         decode_stree(with_crc(bytes(body)))
-    for keep in (0, 10, HEADER.size, len(data) - 1):
-        with pytest.raises(FormatError):
-            decode_stree(data[:keep])
+    for keep in (0, 10, COMPACT_HEADER.size, COMPACT_HEADER.size + 4, size, len(data) - 1):
+        with pytest.raises(FormatError, match="t.stree"):
+            decode_stree(data[:keep], "t.stree")
+    long_head = valid(compact=False)[:HEADER.size]  # a long header, too short for its own layout
+    with pytest.raises(FormatError, match="too short"):
+        decode_stree(with_crc(long_head[:80]), "t.stree")
+
+
+def test_a_built_tree_gets_the_compact_header_and_raw_deflate(tmp_path, bunny_lowres_path):
+    import shapetree
+
+    tree = shapetree.build(bunny_lowres_path, max_leaves=64, seed=0, progress=False)
+    origin, scale = bounds_frame(tree.bounds)
+    assert np.array_equal(tree.origin, origin) and tree.scale == scale
+    for lossless in (False, True):
+        data = encode_trees([tree], lossless=lossless)
+        assert data[7] == COMPACT and header_size(data) == 66
+        (raw_size, packed_size) = struct.unpack_from("<II", data, COMPACT_RAW_SIZE_AT)
+        assert len(data) == 66 + packed_size + 4
+        raw = zlib.decompressobj(-15).decompress(data[66:-4])  # raw deflate: no zlib header or Adler-32
+        assert len(raw) == raw_size
+        back = decode_stree(data)[0]
+        assert trees_equal(back, tree if lossless else quantize(tree))
+        assert back.origin.tobytes() == tree.origin.tobytes() and back.scale == tree.scale
+        assert len(zlib.compress(raw, 9)) + HEADER.size + 4 == len(data) + 40  # what the long header takes
+        long = encode_trees([long_framed(tree)], lossless=lossless)  # the same shape in another frame
+        assert long[7] == 0 and trees_equal(decode_stree(long)[0], long_framed(tree) if lossless else
+                                            quantize(long_framed(tree)))
+        assert encode_trees([tree], lossless=lossless) == data  # deterministic
+    shapetree.save(tree, tmp_path / "t.stree")
+    assert (tmp_path / "t.stree").read_bytes()[7] == COMPACT
+
+
+def test_a_frame_that_is_not_the_bounds_one_keeps_the_long_header():
+    tree = framed_tree(np.random.default_rng(3), 200)
+    origin, _ = bounds_frame(tree.bounds)
+    others = [long_framed(tree), tree.replace(origin=origin + [0.0, 1e-9, 0.0])]
+    plain = random_tree(np.random.default_rng(3), 50)  # the identity frame; its bounds' has scale 2
+    zero = plain.replace(scale=2.0)  # the bounds' frame (the same planes in another frame: another shape)
+    assert zero.origin.tobytes() == bounds_frame(zero.bounds)[0].tobytes()
+    signed = zero.replace(origin=np.array([-0.0, 0.0, 0.0]))  # equal to it, but not bit for bit
+    assert encode_trees([zero])[7] == COMPACT
+    for t in others + [plain, signed]:
+        for lossless in (True, False):
+            data = encode_trees([t], lossless=lossless)
+            assert data[7] == 0 and header_size(data) == 100
+            assert len(zlib.decompress(data[100:-4])) == struct.unpack_from("<I", data, LONG_RAW_SIZE_AT)[0]
+            back = decode_stree(data)[0]
+            assert trees_equal(back, t if lossless else quantize(t))
+            assert back.origin.tobytes() == t.origin.tobytes() and back.scale == t.scale
+
+
+def test_normal_maps_get_the_compact_header_too():
+    rng = np.random.default_rng(4)
+    trees = [framed_tree(rng, 40, Kind.NORMALS), framed_tree(rng, 9, Kind.NORMALS)]
+    for lossless in (True, False):
+        data = encode_trees(trees, lossless=lossless)
+        assert data[7] == COMPACT
+        back = decode_stree(data)
+        assert all(trees_equal(a, b if lossless else quantize(b)) for a, b in zip(back, trees, strict=True))
 
 
 @settings(max_examples=300, deadline=None)
 @given(data=st.data())
 def test_fuzzed_files_raise_only_format_errors(data):
-    raw = bytearray(valid())
+    raw = bytearray(valid(data.draw(st.booleans())))
     for _ in range(data.draw(st.integers(1, 8))):
         i = data.draw(st.integers(0, len(raw) - 1))
         raw[i] = data.draw(st.integers(0, 255))

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from factories import cad_like, chain_tree, random_tree
+from stree_files import compact, header_size, inflated, long_framed, rewrapped, sizes_at
 
 import shapetree
 from shapetree import FormatError
@@ -59,8 +60,16 @@ def with_crc(body: bytes) -> bytes:
 def test_valid_files_decode_to_the_same_trees(page, trees_dir):
     codings = {name: (trees_dir / name).read_bytes()[6] for name in ("bunny.stree", "bunny-lossless.stree")}
     assert codings == {"bunny.stree": 4, "bunny-lossless.stree": 0}
-    for name in ("bunny.stree", "bunny-lossless.stree", "bunny-normals.stree"):
-        data = (trees_dir / name).read_bytes()
+    files = [(name, (trees_dir / name).read_bytes()) for name in ("bunny.stree", "bunny-lossless.stree",
+                                                                  "bunny-normals.stree")]
+    assert all(data[7] == 2 for _, data in files)  # built trees: the compact header
+    from shapetree.formats import encode_trees
+
+    tree = decode_trees(files[1][1])[0]  # the same tree with a stored frame: the long header
+    files += [("long.stree", encode_trees([long_framed(tree)])), ("long-lossless.stree",
+                                                                  encode_trees([long_framed(tree)], lossless=True))]
+    assert all(data[7] == 0 for _, data in files[3:])
+    for name, data in files:
         got = js_decode(page, data, name)
         trees = decode_trees(data, name)
         assert got["kind"] == trees[0].kind and np.array_equal(got["bounds"], trees[0].bounds.reshape(-1))
@@ -120,39 +129,53 @@ def test_broken_v1_files_fail_with_the_python_message(page):
 
 
 def broken_v2_files(data: bytes, rng) -> list[tuple[str, bytes, bool]]:
-    """Damaged versions of a valid v2 file: (label, bytes, whether the messages must be equal --
-    damage inside the zlib stream is reported by each side's own inflater)."""
+    """Damaged versions of a valid v2 file, long or compact header: (label, bytes, whether the messages
+    must be equal -- damage inside the deflate stream is reported by each side's own inflater)."""
     body = data[:-4]
+    size = header_size(data)
+    sizes = sizes_at(data)
 
-    def at(offset: int, fmt: str, value) -> bytes:
+    def at(offset: int, fmt: str, *value) -> bytes:
         b = bytearray(body)
-        struct.pack_into(fmt, b, offset, value)
+        struct.pack_into(fmt, b, offset, *value)
         return with_crc(bytes(b))
 
-    out = [("short", data[:90], True), ("crc", data[:-1] + bytes([data[-1] ^ 1]), True),
+    out = [("short", data[:90], True), ("shorter", data[:60], True), ("crc", data[:-1] + bytes([data[-1] ^ 1]), True),
            ("kind", at(5, "<B", 9), True), ("coding", at(6, "<B", 5), True), ("flags", at(7, "<B", 4), True),
-           ("count", at(8, "<H", 3), True), ("reserved", at(10, "<H", 1), True),
-           ("bounds", at(12, "<d", np.nan), True), ("origin", at(60, "<d", np.inf), True),
-           ("scale", at(84, "<d", 0.0), True), ("raw-huge", at(92, "<I", 2**31 + 1), True),
-           ("raw-short", at(92, "<I", 10), True), ("packed", at(96, "<I", 7), True),
-           ("trailing", with_crc(body + b"\x00"), True)]
+           ("flags-high", at(7, "<B", data[7] | 0x80), True), ("compact-flag", at(7, "<B", data[7] ^ 2), True),
+           ("count", at(8, "<H", 3), True), ("raw-huge", at(sizes, "<I", 2**31 + 1), True),
+           ("raw-short", at(sizes, "<I", 10), True), ("packed", at(sizes + 4, "<I", 7), True),
+           ("packed-huge", at(sizes + 4, "<I", 2**32 - 1), True), ("trailing", with_crc(body + b"\x00"), True)]
+    if compact(data):
+        out += [("bounds", at(10, "<d", np.nan), True), ("ordered", at(10, "<d", 1e300), True),
+                ("flat-box", at(10, "<6d", 1.0, 2.0, 3.0, 1.0, 2.0, 3.0), True),
+                ("huge-box", at(10, "<6d", -1.7e308, 0, 0, 1.7e308, 1, 1), True),
+                ("tiny-box", at(10, "<6d", 0, 0, 0, 5e-324, 1e-323, 0), True)]
+    else:
+        out += [("reserved", at(10, "<H", 1), True), ("bounds", at(12, "<d", np.nan), True),
+                ("origin", at(60, "<d", np.inf), True), ("scale", at(84, "<d", 0.0), True)]
     for k in range(6):
         b = bytearray(body)
-        b[100 + int(rng.integers(0, len(body) - 100))] ^= 1 << int(rng.integers(0, 8))
+        b[size + int(rng.integers(0, len(body) - size))] ^= 1 << int(rng.integers(0, 8))
         out.append((f"payload{k}", with_crc(bytes(b)), False))
     for k in range(4):
-        out.append((f"cut{k}", data[: int(rng.integers(100, len(data)))], True))
+        out.append((f"cut{k}", data[: int(rng.integers(size, len(data)))], True))
     return out
 
 
-@pytest.fixture(scope="module", params=[4, 3])
+@pytest.fixture(scope="module", params=[(4, "compact"), (3, "compact"), (4, "long")])
 def quantised_file(request, trees_dir) -> bytes:
-    """The bunny in plane coding 4 (as saved) and 3."""
-    if request.param == 4:
-        return (trees_dir / "bunny.stree").read_bytes()
+    """The bunny in plane coding 4 (as saved) and 3, with the compact header (its own frame) and the long one."""
     from shapetree.formats import encode_trees
 
-    return encode_trees(decode_trees((trees_dir / "bunny-lossless.stree").read_bytes()), coding=request.param)
+    coding, layout = request.param
+    if (coding, layout) == (4, "compact"):
+        data = (trees_dir / "bunny.stree").read_bytes()
+    else:
+        tree = decode_trees((trees_dir / "bunny-lossless.stree").read_bytes())[0]
+        data = encode_trees([tree if layout == "compact" else long_framed(tree)], coding=coding)
+    assert data[6] == coding and compact(data) == (layout == "compact")
+    return data
 
 
 def test_broken_v2_files_fail_like_the_python_reader(page, quantised_file):
@@ -161,7 +184,10 @@ def test_broken_v2_files_fail_like_the_python_reader(page, quantised_file):
     for label, broken, same in broken_v2_files(data, np.random.default_rng(0)):
         expected = py_decode(broken, f"{label}.stree")
         got = js_decode(page, broken, f"{label}.stree")
-        assert isinstance(expected, str), label
+        if not isinstance(expected, str):  # raw deflate has no Adler-32: a flipped bit may still inflate
+            assert not same and compact(data), label  # to a valid tree (the file's CRC was made right): the same
+            assert_same_planes(got, expected[0])
+            continue
         assert got.get("type") == "FormatError", (label, expected, got)
         if same:
             assert got["error"] == expected, label
@@ -193,9 +219,10 @@ def test_quantised_planes_are_the_python_ones_bit_for_bit(page, coding):
         tree = unit.replace(bounds=bounds, origin=origin, scale=scale)
         if cad:  # axis planes (exact escapes), repeated planes (reuse escapes), zero components
             tree = cad_like(tree, rng)
-        data = encode_trees([tree], coding=coding)
-        assert data[6] == coding
-        assert_same_planes(js_decode(page, data), quantize(tree, coding=coding))
+        for t in (tree, long_framed(tree)):  # the compact header and the long one
+            data = encode_trees([t], coding=coding)
+            assert data[6] == coding
+            assert_same_planes(js_decode(page, data), quantize(t, coding=coding))
 
 
 def cell_trees(trees_dir: Path) -> list[tuple[str, shapetree.Tree]]:
@@ -237,28 +264,24 @@ def test_cell_codings_are_the_python_ones_bit_for_bit(page, trees_dir, coding):
 
 def quantised_stream_files(data: bytes) -> list[tuple[str, bytes]]:
     """Quantised-plane files whose inflated stream lies (each one check after inflating)."""
-    from shapetree.formats.stree_v2 import HEADER
-
-    raw = zlib.decompress(data[HEADER.size:-4])
+    raw = inflated(data)
     n_leaves = struct.unpack_from("<I", raw, 2)[0]
     plane_at = 6 + (3 * n_leaves - 1 + 7) // 8
     plane_bytes = struct.unpack_from("<I", raw, plane_at)[0]
 
     def wrapped(r: bytes) -> bytes:
-        packed = zlib.compress(r)
-        head = bytearray(data[:HEADER.size])
-        struct.pack_into("<II", head, HEADER.size - 8, len(r), len(packed))
-        return with_crc(bytes(head) + packed)
+        return rewrapped(data, r)
 
     def plane_size(v: int) -> bytes:
         return wrapped(raw[:plane_at] + struct.pack("<I", v) + raw[plane_at + 4:])
 
+    bounds_at = 10 if compact(data) else 12  # a compact header's frame follows: far bounds still fit it
     out = [("params", wrapped(b"\x1f" + raw[1:])), ("no-params", wrapped(raw[:1])),
            ("leaves", wrapped(raw[:2] + struct.pack("<I", n_leaves + 9) + raw[6:])),
            ("plane-big", plane_size(plane_bytes + 1)), ("plane-small", plane_size(3)),
            ("plane-short", wrapped(raw[:plane_at] + struct.pack("<I", plane_bytes - 1) + raw[plane_at + 4:-1])),
            ("trailing", wrapped(raw + b"\0")),
-           ("far", with_crc(data[:12] + struct.pack("<d", -1e300) + data[20:-4]))]
+           ("far", with_crc(data[:bounds_at] + struct.pack("<d", -1e300) + data[bounds_at + 8:-4]))]
     for k in range(16):
         b = bytearray(raw)
         b[plane_at + 4 + 3 * k + 40 * (k // 8)] ^= 1 << (k % 8)
@@ -485,3 +508,32 @@ def fixed_chunks(b: bytearray, table: int, n: int) -> bytes:
     struct.pack_into("<I", b, table + 16 * n, zlib.crc32(bytes(b[:table + 16 * n])))
     struct.pack_into("<I", b, len(b) - 4, zlib.crc32(bytes(b[:-4])))
     return bytes(b)
+
+
+BOUNDS_FRAME = """async (rows) => {
+  const { boundsFrame } = await import('./stree.js');
+  return rows.map(b => { const f = boundsFrame(new Float64Array(b));
+    return f === null ? null : [...Array.from(f.origin), f.scale]; });
+}"""
+
+
+def test_the_compact_headers_frame_is_bounds_frame_bit_for_bit(page):
+    from shapetree.formats.stree_v2 import derived_frame
+
+    rng = np.random.default_rng(3)
+    boxes = [[-1, -1, -1, 1, 1, 1], [-3e7, 1e7, 5, -3e7 + 12, 1e7 + 7, 9], [0, 0, 0, 1, 1, 1], [0, 0, 0, 0.5, 0.5, 0.5],
+             [-0.0, -0.0, 0, 0.0, 0.0, 2], [0, 0, 0, 5e-324, 0, 0], [0, 0, 0, 1e-310, 3e-320, 0],
+             [2e-308, 0, 0, 2.5e-308, 0, 0], [-1.7e308, 0, 0, 1.7e308, 1, 1], [-8.9e307, 0, 0, 8.9e307, 0, 0],
+             [1, 2, 3, 1, 2, 3], [-2.0**-1021, 0, 0, 2.0**-1021, 0, 0]]
+    for _ in range(40):
+        lo = rng.normal(size=3) * 10.0 ** rng.integers(-300, 300, 3)
+        boxes.append([*lo, *(lo + np.abs(rng.normal(size=3)) * 10.0 ** rng.integers(-300, 300, 3))])
+    boxes = [b for b in np.array(boxes, np.float64) if np.all(np.isfinite(b)) and np.all(b[:3] <= b[3:])]
+    got = page.evaluate(BOUNDS_FRAME, [b.tolist() for b in boxes])
+    for b, g in zip(boxes, got, strict=True):
+        frame = derived_frame(b.reshape(2, 3))
+        if frame is None:
+            assert g is None, b
+        else:
+            want = np.array([*frame[0], frame[1]], np.float64)
+            assert np.array(g, np.float64).view(np.uint64).tolist() == want.view(np.uint64).tolist(), b

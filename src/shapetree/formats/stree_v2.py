@@ -2,7 +2,8 @@
 float32 (plane coding 0, lossless) or quantised to the region they cut (coding 1: boxes; 2: boxes,
 with escapes to reused and exact planes; 3: exact cells, with the escapes; 4: coding 3 with upward
 normals and quarter-step precisions, the default), the tree
-blocks deflated (zlib, which browsers decode natively), a CRC-32 over the whole file."""
+blocks deflated (zlib, which browsers decode natively), a CRC-32 over the whole file. A tree in the frame
+of its bounds (every tree ``build`` makes) gets the compact header (flag 2): no stored frame, raw deflate."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import FormatError
-from ..tree import Kind, Tree
+from ..tree import Kind, Tree, bounds_frame
 from . import quantized
 from .kinds import writable_kind
 from .quantized import CODINGS, DEFAULT_CODING, ESCAPED_PLANES, QUANTIZED_PLANES
@@ -33,8 +34,14 @@ from .stree_v1 import (
 VERSION = 2
 # magic, version, kind, plane coding, flags, n_trees, reserved, bounds, origin, scale, raw size, packed size
 HEADER = struct.Struct("<4sBBBBHH6d3ddII")
+# flags COMPACT: magic, version, kind, plane coding, flags, n_trees, bounds, raw size, packed size (the frame
+# is bounds_frame(bounds); the blocks are raw deflate, without zlib's 2-byte header and Adler-32)
+COMPACT_HEADER = struct.Struct("<4sBBBBH6dII")
+PREFIX = 8  # magic, version, kind, plane coding, flags: what every v2 header starts with
 FLOAT32_PLANES = 0  # float32 normal and offset per branch (the tree blocks of v1)
 PROGRESSIVE = 1  # flags bit 0: levels of detail, coarse first (formats/progressive.py)
+COMPACT = 2  # flags bit 1: the compact header, the frame derived from the bounds, raw deflate
+FLAGS = PROGRESSIVE | COMPACT
 MAX_RAW = 1 << 31
 MAX_RATIO = 1100  # deflate cannot expand data more than ~1032:1; a header that claims more lies
 
@@ -165,16 +172,60 @@ def encode_trees(trees: list[Tree], lossless: bool = False, *, precision: float 
             precision = max(quantized.auto_precision(t, normal_extra, coding, budget=budget) for t in trees)
         check_parameters(precision, normal_extra, coding)
         raw = encode_quantized_blocks(trees, kind, precision, normal_extra, coding)
-    packed = zlib.compress(raw, 9)
-    head = HEADER.pack(MAGIC, VERSION, kind, coding, 0, len(trees), 0, *t0.bounds.reshape(-1).tolist(),
-                       *t0.origin.tolist(), t0.scale, len(raw), len(packed))
-    body = head + packed
+    flags = COMPACT if has_derived_frame(t0) else 0
+    packed = deflate(raw, flags)
+    body = pack_header(kind, coding, flags, len(trees), t0, len(raw), len(packed)) + packed
     return body + struct.pack("<I", zlib.crc32(body))
+
+
+def derived_frame(bounds: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """``bounds_frame(bounds)``, the frame a compact header stands for (None for bounds without
+    extent; bounds near the float64 limit give an infinite scale, which no tree has)."""
+    with np.errstate(all="ignore"):
+        try:
+            return bounds_frame(bounds)
+        except ValueError:
+            return None
+
+
+def has_derived_frame(tree: Tree) -> bool:
+    """Whether ``tree``'s frame is bit for bit ``bounds_frame`` of its bounds (true of every tree ``build``
+    makes): then a compact header holds it."""
+    frame = derived_frame(tree.bounds)
+    if frame is None:
+        return False
+    origin, scale = frame
+    return (np.asarray(origin, "<f8").tobytes() == np.asarray(tree.origin, "<f8").tobytes()
+            and struct.pack("<d", scale) == struct.pack("<d", tree.scale))
+
+
+def deflater(flags: int):
+    """The deflater of a v2 file's blocks (level 9): raw deflate with flags ``COMPACT``, else a zlib stream."""
+    return zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS if flags & COMPACT else zlib.MAX_WBITS)
+
+
+def deflate(raw: bytes, flags: int) -> bytes:
+    if not flags & COMPACT:
+        return zlib.compress(raw, 9)  # the long header's zlib stream, as it always was
+    z = deflater(flags)
+    return z.compress(raw) + z.flush()
+
+
+def pack_header(kind: Kind, coding: int, flags: int, n_trees: int, tree: Tree, raw_size: int,
+                packed_size: int) -> bytes:
+    """A v2 header for trees with ``tree``'s bounds and frame: the compact layout with flags ``COMPACT``
+    (the frame must be the bounds', ``has_derived_frame``), the long one otherwise."""
+    bounds = tree.bounds.reshape(-1).tolist()
+    if flags & COMPACT:
+        return COMPACT_HEADER.pack(MAGIC, VERSION, kind, coding, flags, n_trees, *bounds, raw_size, packed_size)
+    return HEADER.pack(MAGIC, VERSION, kind, coding, flags, n_trees, 0, *bounds, *tree.origin.tolist(), tree.scale,
+                       raw_size, packed_size)
 
 
 @dataclass(frozen=True)
 class Header:
-    """The validated fields of a v2 header (the first ``HEADER.size`` bytes)."""
+    """The validated fields of a v2 header (its first ``size`` bytes; a compact header's frame is the
+    one its bounds imply)."""
 
     kind: Kind
     coding: int
@@ -185,6 +236,19 @@ class Header:
     scale: float
     raw_size: int
     packed_size: int
+
+    @property
+    def compact(self) -> bool:
+        return bool(self.flags & COMPACT)
+
+    @property
+    def size(self) -> int:
+        """The header's bytes: 66 compact, 100 long."""
+        return COMPACT_HEADER.size if self.compact else HEADER.size
+
+    def inflater(self):
+        """A fresh inflater of the blocks: raw deflate in a compact file, a zlib stream otherwise."""
+        return zlib.decompressobj(-zlib.MAX_WBITS if self.compact else zlib.MAX_WBITS)
 
     @property
     def root_box(self) -> tuple[np.ndarray, np.ndarray]:
@@ -202,20 +266,42 @@ def is_v2(data: bytes) -> bool:
     return len(data) > 4 and data[:4] == MAGIC and data[4] == VERSION
 
 
+def header_layout(data: bytes, name: str) -> struct.Struct:
+    """The layout of a v2 header, by its flags byte (``data``: at least its first ``PREFIX`` bytes);
+    unknown flag bits are an error."""
+    flags = data[7]
+    if flags & ~FLAGS:
+        raise FormatError(f"{name}: unknown flags {flags:#x}")
+    return COMPACT_HEADER if flags & COMPACT else HEADER
+
+
 def parse_header(data: bytes, name: str) -> Header:
-    """Check every field of a v2 header but the checksum (``data``: at least ``HEADER.size`` bytes)."""
-    fields = HEADER.unpack_from(data, 0)
-    magic, version, kind, coding, flags, n_trees, reserved = fields[:7]
-    bounds = np.array(fields[7:13], np.float64).reshape(2, 3)
-    origin = np.array(fields[13:16], np.float64)
-    scale, raw_size, packed_size = fields[16:19]
-    if magic != MAGIC or version != VERSION:
+    """Check every field of a v2 header but the checksum (``data``: at least the header's bytes,
+    ``header_layout(data, name).size``)."""
+    if data[:4] != MAGIC or data[4] != VERSION:
         raise FormatError(f"{name}: not a .stree v2 file")
+    layout = header_layout(data, name)
+    fields = layout.unpack_from(data, 0)
+    kind, coding, flags, n_trees = fields[2:6]
+    if layout is COMPACT_HEADER:
+        reserved = 0
+        bounds = np.array(fields[6:12], np.float64).reshape(2, 3)
+        raw_size, packed_size = fields[12:14]
+    else:
+        reserved = fields[6]
+        bounds = np.array(fields[7:13], np.float64).reshape(2, 3)
+        origin = np.array(fields[13:16], np.float64)
+        scale, raw_size, packed_size = fields[16:19]
     kind = check_header(name, kind, n_trees, bounds)
     if coding != FLOAT32_PLANES and coding not in CODINGS:
         raise FormatError(f"{name}: unknown plane coding {coding}")
-    if flags not in (0, PROGRESSIVE) or reserved:
-        raise FormatError(f"{name}: unknown flags {flags:#x} / reserved field {reserved}")
+    if reserved:
+        raise FormatError(f"{name}: reserved field {reserved} is not 0")
+    if layout is COMPACT_HEADER:
+        frame = derived_frame(bounds)
+        if frame is None:
+            raise FormatError(f"{name}: invalid frame (bounds without extent)")
+        origin, scale = frame
     if not (np.all(np.isfinite(origin)) and np.isfinite(scale) and scale > 0):
         raise FormatError(f"{name}: invalid frame (origin {origin.tolist()}, scale {scale})")
     return Header(kind, coding, flags, n_trees, bounds, origin, scale, raw_size, packed_size)
@@ -224,21 +310,23 @@ def parse_header(data: bytes, name: str) -> Header:
 def decode_trees(data: bytes, name: str = "<bytes>") -> list[Tree]:
     """Parse and validate a flat v2 ``.stree`` file; sizes are checked before anything is inflated."""
     size = len(data)
-    if size < HEADER.size + 4:
+    if size < COMPACT_HEADER.size + 4:
         raise FormatError(f"{name}: too short to be a .stree v2 file ({size} bytes)")
     if not is_v2(data):
         raise FormatError(f"{name}: not a .stree v2 file")
     check_crc(data, name)
+    if size < header_layout(data, name).size + 4:
+        raise FormatError(f"{name}: too short to be a .stree v2 file ({size} bytes)")
     h = parse_header(data, name)
-    if h.flags:
+    if h.flags & PROGRESSIVE:
         raise FormatError(f"{name}: a progressive file (flags {h.flags:#x}): read it with formats.progressive")
-    if HEADER.size + h.packed_size + 4 != size:
-        raise FormatError(f"{name}: header says {h.packed_size} packed bytes, the file holds {size - HEADER.size - 4}")
+    if h.size + h.packed_size + 4 != size:
+        raise FormatError(f"{name}: header says {h.packed_size} packed bytes, the file holds {size - h.size - 4}")
     h.check_raw_size(name)
     raw_size = h.raw_size
-    inflater = zlib.decompressobj()
+    inflater = h.inflater()
     try:
-        raw = inflater.decompress(memoryview(data)[HEADER.size:HEADER.size + h.packed_size], raw_size + 1)
+        raw = inflater.decompress(memoryview(data)[h.size:h.size + h.packed_size], raw_size + 1)
     except zlib.error as e:
         raise FormatError(f"{name}: corrupted tree data ({e})") from None
     if len(raw) != raw_size or not inflater.eof or inflater.unused_data:

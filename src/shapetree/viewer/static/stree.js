@@ -1,6 +1,7 @@
 // The .stree file format, versions 1 and 2 (docs/format.md), read in the browser with the same
 // checks, in the same order, as shapetree's Python reader: a bad file is one FormatError line, never
-// a tree. Version 2's blocks are inflated with the browser's own DecompressionStream("deflate");
+// a tree. Version 2's blocks are inflated with the browser's own DecompressionStream ("deflate", or
+// "deflate-raw" after a compact header);
 // its quantised planes (codings 1 to 4) are rebuilt with the same float64 operations, in the same
 // order, as shapetree.formats.quantized (and coding 3's cells as shapetree.formats.cells), so they are
 // the same float32 numbers.
@@ -12,6 +13,9 @@ const HEADER_BYTES = 56; // v1: magic, version, kind, n_trees (u16), 6 x f64 bou
 // v2: magic, version, kind, coding, flags, n_trees (u16), reserved (u16), 6 x f64 bounds,
 // 3 x f64 origin, f64 scale, raw size (u32), packed size (u32)
 const HEADER2_BYTES = 100;
+// v2 with flags COMPACT: magic, version, kind, coding, flags, n_trees (u16), 6 x f64 bounds, raw size (u32),
+// packed size (u32); the frame is boundsFrame(bounds), the blocks raw deflate
+const COMPACT_HEADER_BYTES = 66;
 const MAX_RAW = 2 ** 31;
 const MAX_RATIO = 1100;
 const MAX_LEAVES = 2 ** 28;
@@ -23,6 +27,8 @@ const HEMISPHERE_PLANES = 4; // coding 3 with upward normals only and quarter-st
 const PRECISION_STEPS = 4; // coding 4's precision byte counts quarter steps
 const STEP_FRACTIONS = [1.0, 0.8408964152537145, 0.7071067811865476, 0.5946035575013605]; // 2^-(k/4)
 const PROGRESSIVE = 1; // flags bit 0: levels of detail, coarse first (shapetree/formats/progressive.py)
+const COMPACT = 2; // flags bit 1: the compact header (the frame derived from the bounds, raw deflate)
+const FLAGS = PROGRESSIVE | COMPACT;
 const MAX_LEVELS = 64;
 const LEVEL_BYTES = 16; // leaf count, packed end, raw end, CRC-32 of the packed chunk
 // plane codings 1, 2 and 3 (shapetree.formats.quantized)
@@ -863,35 +869,86 @@ async function inflate(bytes, limit, format = "deflate") {
   return out.subarray(0, got);
 }
 
-/** Every field of a v2 header but the checksum (stree_v2.parse_header). */
+/** 2 ** e for an integer e (exact, without Math.pow; Infinity above the float64 range). */
+function pow2(e) {
+  if (e > 1023) return Infinity;
+  if (e < -1022) return pow2(e + 64) * 2 ** -64; // a subnormal power of two: exact
+  const v = new DataView(new ArrayBuffer(8));
+  v.setUint16(0, (e + 1023) << 4);
+  return v.getFloat64(0);
+}
+
+/**
+ * The frame trees are built in (shapetree.tree.edits.bounds_frame), what a compact header stands for:
+ * {origin: Float64Array(3), scale} with the origin at the centre of bounds ([min xyz, max xyz]) and the
+ * scale the power of two 2^e with 2^(e-1) <= h < 2^e, h half the longest side; null if h is not > 0.
+ */
+export function boundsFrame(bounds) {
+  const origin = new Float64Array(3);
+  let half = -Infinity;
+  for (let k = 0; k < 3; k++) {
+    origin[k] = bounds[k] / 2 + bounds[3 + k] / 2; // halves first: no overflow near the float64 limit
+    const h = bounds[3 + k] / 2 - bounds[k] / 2;
+    if (h > half || Number.isNaN(h)) half = h;
+  }
+  if (!(Number.isFinite(half) && half > 0)) return null;
+  const v = new DataView(new ArrayBuffer(8));
+  v.setFloat64(0, half);
+  let biased = v.getUint16(0) >> 4; // the sign bit is 0
+  let shift = 0;
+  if (biased === 0) { // subnormal: scaled up exactly
+    v.setFloat64(0, half * 2 ** 64);
+    biased = v.getUint16(0) >> 4;
+    shift = 64;
+  }
+  return { origin, scale: pow2(biased - 1022 - shift) }; // half = 1.m * 2^(biased - 1023)
+}
+
+/** The byte count and layout of a v2 header, by its flags byte (stree_v2.header_layout). */
+function headerLayout(data, name) {
+  const flags = data[7];
+  if (flags & ~FLAGS) throw new FormatError(`${name}: unknown flags 0x${flags.toString(16)}`);
+  const compact = (flags & COMPACT) !== 0;
+  return { compact, bytes: compact ? COMPACT_HEADER_BYTES : HEADER2_BYTES };
+}
+
+/** Every field of a v2 header but the checksum (stree_v2.parse_header; data: at least the header). */
 function parseHeader2(data, name) {
   const view = new DataView(data.buffer, data.byteOffset, data.length);
   if (String.fromCharCode(...data.subarray(0, 4)) !== "STRE" || data[4] !== 2) {
     throw new FormatError(`${name}: not a .stree v2 file`);
   }
+  const { compact, bytes } = headerLayout(data, name);
   const kind = data[5];
-  if (!(kind in KIND_NAMES)) throw new FormatError(`${name}: unknown tree kind ${kind}`);
   const coding = data[6];
   const flags = data[7];
   const nTrees = view.getUint16(8, true);
-  const reserved = view.getUint16(10, true);
+  const at = compact ? 10 : 12; // the bounds
+  const reserved = compact ? 0 : view.getUint16(10, true);
   const bounds = new Float64Array(6);
-  for (let k = 0; k < 6; k++) bounds[k] = view.getFloat64(12 + 8 * k, true);
+  for (let k = 0; k < 6; k++) bounds[k] = view.getFloat64(at + 8 * k, true);
+  if (!(kind in KIND_NAMES)) throw new FormatError(`${name}: unknown tree kind ${kind}`);
   checkHeader(name, nTrees, kind, bounds);
   if (coding !== FLOAT32_PLANES && !(coding >= QUANTIZED_PLANES && coding <= HEMISPHERE_PLANES)) {
     throw new FormatError(`${name}: unknown plane coding ${coding}`);
   }
-  if ((flags !== 0 && flags !== PROGRESSIVE) || reserved) {
-    throw new FormatError(`${name}: unknown flags 0x${flags.toString(16)} / reserved field ${reserved}`);
+  if (reserved) throw new FormatError(`${name}: reserved field ${reserved} is not 0`);
+  let origin;
+  let scale;
+  if (compact) {
+    const frame = boundsFrame(bounds);
+    if (frame === null) throw new FormatError(`${name}: invalid frame (bounds without extent)`);
+    ({ origin, scale } = frame);
+  } else {
+    origin = new Float64Array(3);
+    for (let k = 0; k < 3; k++) origin[k] = view.getFloat64(60 + 8 * k, true);
+    scale = view.getFloat64(84, true);
   }
-  const origin = new Float64Array(3);
-  for (let k = 0; k < 3; k++) origin[k] = view.getFloat64(60 + 8 * k, true);
-  const scale = view.getFloat64(84, true);
   if (!(origin.every(Number.isFinite) && Number.isFinite(scale) && scale > 0)) {
     throw new FormatError(`${name}: invalid frame (origin [${Array.from(origin, pyFloat).join(", ")}], scale ${pyFloat(scale)})`);
   }
-  return { kind, coding, flags, nTrees, bounds, origin, scale, rawSize: view.getUint32(92, true),
-    packedSize: view.getUint32(96, true) };
+  return { kind, coding, flags, nTrees, bounds, origin, scale, compact, headerBytes: bytes,
+    rawSize: view.getUint32(bytes - 8, true), packedSize: view.getUint32(bytes - 4, true) };
 }
 
 function checkRawSize(h, name) {
@@ -903,22 +960,25 @@ function checkRawSize(h, name) {
 async function decodeV2(data, name) {
   const size = data.length;
   const view = new DataView(data.buffer, data.byteOffset, size);
-  if (size < HEADER2_BYTES + 4) throw new FormatError(`${name}: too short to be a .stree v2 file (${size} bytes)`);
+  const tooShort = () => new FormatError(`${name}: too short to be a .stree v2 file (${size} bytes)`);
+  if (size < COMPACT_HEADER_BYTES + 4) throw tooShort();
   if (crc32(data.subarray(0, size - 4)) !== view.getUint32(size - 4, true)) {
     throw new FormatError(`${name}: checksum mismatch (file is corrupted or truncated)`);
   }
+  if (size < headerLayout(data, name).bytes + 4) throw tooShort();
   const h = parseHeader2(data, name);
-  const { kind, coding, nTrees, bounds, origin, scale, rawSize, packedSize } = h;
-  if (h.flags) {
+  const { kind, coding, nTrees, bounds, origin, scale, rawSize, packedSize, headerBytes } = h;
+  if (h.flags & PROGRESSIVE) {
     throw new FormatError(`${name}: a progressive file (flags 0x${h.flags.toString(16)}): read it with formats.progressive`);
   }
-  if (HEADER2_BYTES + packedSize + 4 !== size) {
-    throw new FormatError(`${name}: header says ${packedSize} packed bytes, the file holds ${size - HEADER2_BYTES - 4}`);
+  if (headerBytes + packedSize + 4 !== size) {
+    throw new FormatError(`${name}: header says ${packedSize} packed bytes, the file holds ${size - headerBytes - 4}`);
   }
   checkRawSize(h, name);
   let raw;
   try {
-    raw = await inflate(data.subarray(HEADER2_BYTES, HEADER2_BYTES + packedSize), rawSize + 1);
+    raw = await inflate(data.subarray(headerBytes, headerBytes + packedSize), rawSize + 1,
+      h.compact ? "deflate-raw" : "deflate");
   } catch (err) {
     throw new FormatError(`${name}: corrupted tree data (${err.message})`);
   }
