@@ -8,6 +8,7 @@ import zlib
 
 import numpy as np
 
+from shapetree.formats import progressive as prog
 from shapetree.formats.stree_v2 import COMPACT, COMPACT_HEADER, HEADER
 
 
@@ -52,3 +53,96 @@ def rewrapped(data: bytes, raw: bytes) -> bytes:
     head = bytearray(data[:header_size(data)])
     struct.pack_into("<II", head, sizes_at(data), len(raw), len(packed))
     return with_crc(bytes(head) + packed)
+
+
+# -- progressive files ------------------------------------------------------------------------------
+
+def _number(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        b = data[pos]
+        value |= (b & 0x7F) << shift
+        shift += 7
+        pos += 1
+        if not b & 0x80:
+            return value, pos
+
+
+def table(data: bytes) -> tuple[int, list[list[int]], int]:
+    """A progressive file's level table as it is stored: (where its first row is, its rows, where the
+    header's checksum is). Long rows: leaves, packed end, raw end, CRC; compact ones: new leaves, packed
+    size, raw size, CRC."""
+    size = header_size(data)
+    if not compact(data):
+        (n,) = struct.unpack_from("<I", data, size)
+        first = size + 4
+        return first, [list(struct.unpack_from("<IIII", data, first + 16 * i)) for i in range(n)], first + 16 * n
+    n = data[size]
+    pos = first = size + 1
+    rows = []
+    for _ in range(n):
+        row = []
+        for _ in range(3):
+            v, pos = _number(data, pos)
+            row.append(v)
+        row.append(struct.unpack_from("<I", data, pos)[0])
+        pos += 4
+        rows.append(row)
+    return first, rows, pos
+
+
+def table_bytes(data: bytes, rows: list) -> bytes:
+    """Rows (as ``table`` gives them) in ``data``'s layout; a compact row's number may be bytes, stored as
+    they are (a malformed number)."""
+    if not compact(data):
+        return b"".join(struct.pack("<IIII", *r) for r in rows)
+    out = []
+    for *numbers, crc in rows:
+        out += [v if isinstance(v, bytes) else prog.leb128(v) for v in numbers]
+        out.append(struct.pack("<I", crc))
+    return b"".join(out)
+
+
+def with_table(data: bytes, rows: list | None = None, count: int | None = None) -> bytes:
+    """``data`` with the level table ``rows`` (default: its own) and level ``count`` (default: the rows'),
+    the header's packed size, the header checksum and the file's checksum made right: a lie only the
+    table's own checks can catch."""
+    _, old_rows, end = table(data)
+    size = header_size(data)
+    rows = old_rows if rows is None else rows
+    count = len(rows) if count is None else count
+    head = bytearray(data[:size])
+    head += struct.pack("<B", count) if compact(data) else struct.pack("<I", count)
+    head += table_bytes(data, rows)
+    rest = data[end + 4:-4]
+    struct.pack_into("<I", head, size - 4, len(head) - size + 4 + len(rest))
+    head += struct.pack("<I", zlib.crc32(bytes(head)))
+    return with_crc(bytes(head) + rest)
+
+
+def crcs_fixed(data: bytes) -> bytes:
+    """The file with its header checksum and file checksum recomputed (if its table still parses)."""
+    try:
+        _, _, end = table(data)
+    except (IndexError, struct.error):
+        return bytes(data)
+    if end + 8 > len(data):
+        return bytes(data)
+    b = bytearray(data)
+    struct.pack_into("<I", b, end, zlib.crc32(bytes(b[:end])))
+    struct.pack_into("<I", b, len(b) - 4, zlib.crc32(bytes(b[:-4])))
+    return bytes(b)
+
+
+def chunk_crcs_fixed(data: bytes) -> bytes:
+    """Every chunk's CRC in the table, the header checksum and the file checksum recomputed for the
+    (damaged) chunks."""
+    _, rows, end = table(data)
+    start = end + 4
+    pend = 0
+    fixed = []
+    for row in rows:
+        stop = row[1] if not compact(data) else pend + row[1]
+        fixed.append(row[:3] + [zlib.crc32(data[start + pend:start + stop])])
+        pend = stop
+    return with_table(data, fixed)

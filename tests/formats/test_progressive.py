@@ -13,23 +13,37 @@ import zlib
 
 import numpy as np
 import pytest
-from factories import random_tree
+from factories import UNIT_BOX, random_tree
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stree_files import compact, crcs_fixed, header_size, table, with_table
 
 from shapetree import FormatError, UsageError, detail_levels, level_sizes, load, save, simplification_order
 from shapetree.formats import decode_stree, encode_trees, quantized, read_trees
 from shapetree.formats import progressive as prog
-from shapetree.formats.stree_v2 import HEADER
+from shapetree.formats.stree_v2 import COMPACT, HEADER, PROGRESSIVE
 from shapetree.tree import trees_equal
 
-TABLE = HEADER.size + 4  # the level table's first row
+TABLE = HEADER.size + 4  # the level table's first row (long header)
+LAYOUTS = ("long", "compact")
+
+
+def tree_in(layout: str):
+    """A random 400-leaf tree in the identity frame (the long header) or in its bounds' frame (compact)."""
+    rng = np.random.default_rng(5)
+    if layout == "long":
+        return random_tree(rng, 400)
+    return random_tree(rng, 400, bounds=UNIT_BOX / 2).replace(bounds=UNIT_BOX, scale=2.0)
 
 
 @pytest.fixture(scope="module")
-def order():
-    tree = random_tree(np.random.default_rng(5), 400)
-    return simplification_order(tree, n_samples=20_000, min_leaves=16)
+def orders():
+    return {layout: simplification_order(tree_in(layout), n_samples=20_000, min_leaves=16) for layout in LAYOUTS}
+
+
+@pytest.fixture(scope="module", params=LAYOUTS)
+def order(request, orders):
+    return orders[request.param]
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +54,20 @@ def levels(order):
 @pytest.fixture(scope="module")
 def data(levels):
     return prog.encode_file(levels)
+
+
+@pytest.fixture(scope="module")
+def long_data(orders):
+    data = prog.encode_file(detail_levels(orders["long"]))
+    assert data[7] == PROGRESSIVE
+    return data
+
+
+@pytest.fixture(scope="module")
+def compact_data(orders):
+    data = prog.encode_file(detail_levels(orders["compact"]))
+    assert data[7] == PROGRESSIVE | COMPACT
+    return data
 
 
 def test_the_ladder_doubles_then_grows_four_fold():
@@ -145,17 +173,6 @@ def test_levels_that_are_not_nested_or_not_the_tree_are_refused(tmp_path, order,
     assert not (tmp_path / "x.stree").exists()
 
 
-def crcs_fixed(data: bytearray) -> bytes:
-    """The file with its header CRC and whole-file CRC recomputed (a lie only the table can catch)."""
-    (n,) = struct.unpack_from("<I", data, HEADER.size)
-    end = TABLE + 16 * n
-    if end + 8 > len(data):
-        return bytes(data)
-    struct.pack_into("<I", data, end, zlib.crc32(bytes(data[:end])))
-    struct.pack_into("<I", data, len(data) - 4, zlib.crc32(bytes(data[:-4])))
-    return bytes(data)
-
-
 @pytest.mark.parametrize("row, field, value, needle", [
     (0, 0, 0, "level table"),
     (1, 0, 1 << 27, "claims"),  # a huge leaf count in few bytes: refused before allocating
@@ -166,24 +183,80 @@ def crcs_fixed(data: bytearray) -> bytes:
     (3, 2, 1 << 30, "level table"),  # raw end beyond what the packed bytes can hold
     (1, 2, 3, "level table"),
 ])
-def test_a_lying_level_table_is_rejected(data, row, field, value, needle):
-    lying = bytearray(data)
+def test_a_lying_level_table_is_rejected(long_data, row, field, value, needle):
+    lying = bytearray(long_data)
     struct.pack_into("<I", lying, TABLE + 16 * row + 4 * field, value)
     for budget in (None, 16, 64):
         with pytest.raises(FormatError, match=needle):
-            decode_stree(crcs_fixed(bytearray(lying)), "lod.stree", budget)
+            decode_stree(crcs_fixed(bytes(lying)), "lod.stree", budget)
+
+
+@pytest.mark.parametrize("row, field, value, needle", [  # a compact row: new leaves, packed size, raw size, CRC
+    (0, 0, 0, "level 0: 0 leaves"),
+    (1, 0, 0, "level table"),  # not increasing
+    (1, 0, 1 << 27, "claims"),  # a huge leaf count in few bytes: refused before allocating
+    (3, 0, (1 << 28) - 64, "claims"),
+    (3, 0, (1 << 28) - 63, "level table"),  # more than 2^28 leaves
+    (1, 1, 0, "level table"),  # an empty chunk
+    (1, 2, 0, "level table"),
+    (3, 2, 1 << 30, "level table"),  # more than the packed bytes can hold
+    (3, 1, None, "level table ends at"),  # one packed byte more than the stream holds
+    (3, 2, None, "level table ends at"),
+    (2, 2, 1 << 32, "fewest bytes"),  # not a u32
+    (1, 0, b"\x90\x00", "fewest bytes"),  # 16 in two bytes
+    (0, 1, b"\x80\x80\x80\x80\x80\x00", "more than 5 bytes"),
+])
+def test_a_lying_compact_level_table_is_rejected(compact_data, row, field, value, needle):
+    _, rows, _ = table(compact_data)
+    rows = [list(r) for r in rows]
+    rows[row][field] = rows[row][field] + 1 if value is None else value
+    lying = with_table(compact_data, rows)
+    for budget in (None, 16, 64):
+        with pytest.raises(FormatError, match=f"^lod.stree: .*{needle}"):
+            decode_stree(lying, "lod.stree", budget)
+
+
+def test_the_compact_level_table_is_leb128_increments(compact_data):
+    first, rows, end = table(compact_data)
+    levels = prog.level_table(io.BytesIO(compact_data[8:]), len(compact_data), "x", compact_data[:8])
+    assert [r[0] for r in rows] == [b.leaves - a for a, b in zip([0] + [lv.leaves for lv in levels], levels)]
+    assert first == 67 and end - first == sum(len(prog.leb128(v)) for r in rows for v in r[:3]) + 4 * len(rows)
+    assert end - first < 16 * len(rows) - 20  # 4 levels: 34 bytes instead of 64
+    assert with_table(compact_data) == compact_data  # the test helpers read and write it as the writer does
+    h, _, _ = prog.read_table(io.BytesIO(compact_data).read, len(compact_data), "x")
+    assert h.compact and h.size == 66 and h.packed_size == len(compact_data) - 70
+    stream = compact_data[end + 4:-4]  # raw deflate, sync-flushed: each prefix inflates to its levels
+    inflater = zlib.decompressobj(-15)
+    assert len(inflater.decompress(stream[:levels[1].packed_end])) == levels[1].raw_end and not inflater.eof
+    assert len(inflater.decompress(stream[levels[1].packed_end:])) == h.raw_size - levels[1].raw_end
+    assert inflater.eof and not inflater.unused_data
 
 
 def test_a_lying_level_count_and_chunk_crc_are_rejected(data):
-    lying = bytearray(data)
-    struct.pack_into("<I", lying, HEADER.size, 65)
-    with pytest.raises(FormatError, match="level count"):
-        decode_stree(bytes(lying))
-    lying = bytearray(data)
-    struct.pack_into("<I", lying, TABLE + 16 * 1 + 12, 12345)  # level 1's CRC
+    count_at = header_size(data)
+    fmt = "<B" if compact(data) else "<I"
+    for n in (0, 65):
+        lying = bytearray(data)
+        struct.pack_into(fmt, lying, count_at, n)
+        with pytest.raises(FormatError, match="level count"):
+            decode_stree(bytes(lying))
+    _, rows, _ = table(data)
+    lying = [list(r) for r in rows]
+    lying[1][3] = 12345  # level 1's CRC
+    lying = with_table(data, lying)
     with pytest.raises(FormatError, match="level 1 checksum"):
-        decode_stree(crcs_fixed(lying), "x", 32)
-    assert decode_stree(crcs_fixed(bytearray(lying)), "x", 16)[0].n_leaves == 16
+        decode_stree(lying, "x", 32)
+    assert decode_stree(lying, "x", 16)[0].n_leaves == 16
+    if compact(data):  # a count that does not match the rows: the header checksum is not where it was
+        with pytest.raises(FormatError, match="header checksum"):
+            decode_stree(with_table(data, count=len(rows) - 1), "x", 16)
+
+
+def test_a_truncated_table_is_rejected(data):
+    first, _, end = table(data)
+    for cut in (8, first - 1, first, end - 1, end + 3):
+        with pytest.raises(FormatError, match="^t.stree: truncated"):
+            decode_stree(data[:cut], "t.stree", 16)
 
 
 @settings(max_examples=150, deadline=None)
@@ -194,7 +267,7 @@ def test_fuzzed_progressive_files_raise_only_format_errors(data, cut, flips, bud
     for f in flips:
         damaged[f % len(damaged)] ^= 1 << (f // len(damaged) % 8)
     if fix:  # CRCs consistent again: the table's and chunks' own checks must hold
-        damaged = bytearray(crcs_fixed(damaged))
+        damaged = bytearray(crcs_fixed(bytes(damaged)))
     for blob in (bytes(damaged), bytes(data[: cut % len(data)])):
         try:
             trees = decode_stree(blob, "fuzz.stree", budget)
@@ -206,6 +279,6 @@ def test_fuzzed_progressive_files_raise_only_format_errors(data, cut, flips, bud
 
 def test_flat_files_are_unchanged(order):
     flat = encode_trees([order.tree])
-    assert flat[7] == 0  # no flag
+    assert not flat[7] & PROGRESSIVE
     assert not prog.is_progressive(flat)
     assert decode_stree(flat)[0].n_leaves == 400

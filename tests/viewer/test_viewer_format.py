@@ -12,7 +12,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 from factories import cad_like, chain_tree, random_tree
-from stree_files import compact, header_size, inflated, long_framed, rewrapped, sizes_at
+from stree_files import (
+    chunk_crcs_fixed,
+    compact,
+    header_size,
+    inflated,
+    long_framed,
+    rewrapped,
+    sizes_at,
+    table,
+    with_table,
+)
 
 import shapetree
 from shapetree import FormatError
@@ -389,14 +399,23 @@ def progressive_levels():
     return detail_levels(simplification_order(tree, n_samples=20_000))
 
 
-@pytest.fixture(scope="module", params=[2, 3])
+@pytest.fixture(scope="module", params=[(2, "compact"), (3, "compact"), (3, "long")])
 def progressive_file(request, progressive_levels) -> bytes:
-    """The levels in plane coding 2 and 3."""
+    """The levels in plane coding 2 and 3, with the compact header and table (their bounds' frame) and
+    with the long ones (the same levels in another frame)."""
     from shapetree.formats.progressive import encode_file
 
-    data = encode_file(progressive_levels, coding=request.param)
-    assert data[6] == request.param
+    coding, layout = request.param
+    data = encode_file(stored_levels(progressive_levels, layout), coding=coding)
+    assert data[6] == coding and compact(data) == (layout == "compact")
     return data
+
+
+def stored_levels(levels, layout: str):
+    """``levels``, or for the long header the same levels in another frame."""
+    from shapetree.formats.progressive import Levels
+
+    return levels if layout == "compact" else Levels(tuple(map(long_framed, levels.trees)), levels.ids)
 
 
 def test_progressive_files_decode_to_the_same_levels(page, progressive_file):
@@ -431,14 +450,16 @@ STREAM_LEVELS = """async ([b64, pieces]) => {
 }"""
 
 
-def test_streamed_levels_are_the_python_levels_bit_for_bit(page, progressive_levels, progressive_file):
+@pytest.mark.parametrize("pieces", [7, 300])
+def test_streamed_levels_are_the_python_levels_bit_for_bit(page, progressive_levels, progressive_file, pieces):
     from shapetree.formats.progressive import quantize_levels
 
     coding = progressive_file[6]
-    want = quantize_levels(progressive_levels, coding=coding)
-    got = page.evaluate(STREAM_LEVELS, [base64.b64encode(progressive_file).decode(), 7])
+    levels = stored_levels(progressive_levels, "compact" if compact(progressive_file) else "long")
+    want = quantize_levels(levels, coding=coding)
+    got = page.evaluate(STREAM_LEVELS, [base64.b64encode(progressive_file).decode(), pieces])
     assert [g["level"] for g in got] == list(range(len(want)))
-    assert got[0]["at"] < 6  # the coarse levels come before the last bytes
+    assert got[0]["at"] < pieces - 1  # the coarse levels come before the last bytes
     for g, q in zip(got, want, strict=True):
         nxt = np.asarray(g["next"])
         assert np.array_equal(nxt[q.left >= 0], q.right[q.left >= 0])
@@ -449,38 +470,55 @@ def js_decode_level(page, data: bytes, name: str, budget) -> dict:
     return page.evaluate(DECODE_LEVEL, [base64.b64encode(data).decode(), name, budget])
 
 
-def test_broken_progressive_files_fail_like_the_python_reader(page, progressive_file):
-    from shapetree.formats.stree_v2 import HEADER
+def progressive_cases(data: bytes) -> list[tuple[str, bytes, int | None, bool]]:
+    """Damaged versions of a valid progressive file: (label, bytes, the level budget, whether the
+    messages must be equal)."""
+    first, rows, end = table(data)
+    size = header_size(data)
+    sizes = sizes_at(data)
 
-    data = progressive_file
-    table = HEADER.size + 4
-    (n,) = struct.unpack_from("<I", data, HEADER.size)
-
-    def fixed(b: bytearray) -> bytes:  # header and file CRCs right again: only the table's checks remain
-        end = table + 16 * n
+    def at(offset: int, fmt: str, value) -> bytes:  # the header's and the file's checksums right again
+        b = bytearray(data)
+        struct.pack_into(fmt, b, offset, value)
         struct.pack_into("<I", b, end, zlib.crc32(bytes(b[:end])))
         struct.pack_into("<I", b, len(b) - 4, zlib.crc32(bytes(b[:-4])))
         return bytes(b)
 
-    def at(offset: int, fmt: str, value) -> bytes:
-        b = bytearray(data)
-        struct.pack_into(fmt, b, offset, value)
-        return fixed(b)
+    def row(i: int, field: int, value) -> bytes:
+        lying = [list(r) for r in rows]
+        lying[i][field] = value
+        return with_table(data, lying)
 
-    cases = [("short", data[:50], None, True), ("cut-table", data[:table + 20], None, True),
-             ("cut", data[:len(data) - 30], None, True), ("count", at(HEADER.size, "<I", 0), None, True),
-             ("head-crc", data[:table + 16 * n] + b"\0\0\0\0" + data[table + 16 * n + 4:], None, True),
+    count = "<B" if compact(data) else "<I"
+    cases = [("short", data[:50], None, True), ("cut-head", data[:size + 1], None, True),
+             ("cut-table", data[:first + 20], None, True), ("cut-crc", data[:end + 2], None, True),
+             ("cut", data[:len(data) - 30], None, True), ("count", at(size, count, 0), None, True),
+             ("count-65", at(size, count, 65), None, True),
+             ("head-crc", data[:end] + b"\0\0\0\0" + data[end + 4:], None, True),
              ("kind", at(5, "<B", 1), None, True), ("coding", at(6, "<B", 0), None, True),
-             ("leaves", at(table + 16, "<I", 1 << 27), 16, True), ("order", at(table + 32, "<I", 20), 16, True),
-             ("packed-end", at(table + 20, "<I", 2), None, True), ("raw-end", at(table + 56, "<I", 10**9), None, True),
-             ("level-crc", at(table + 28, "<I", 1), 32, True), ("tail-crc", data[:-1] + b"\0", None, True),
-             ("raw-size", at(92, "<I", 5), None, True)]
+             ("flags", at(7, "<B", data[7] ^ 2), None, True), ("count-1", with_table(data, count=len(rows) - 1), 16, True),
+             ("leaves", row(1, 0, 1 << 27), 16, True), ("level-crc", row(1, 3, 1), 32, True),
+             ("tail-crc", data[:-1] + b"\0", None, True), ("raw-size", at(sizes, "<I", 5), None, True)]
+    if compact(data):  # rows: new leaves, packed size, raw size, CRC
+        cases += [("order", row(2, 0, 0), 16, True), ("packed-size", row(1, 1, 0), None, True),
+                  ("raw-big", row(3, 2, 10**9), None, True), ("raw-end", row(3, 2, rows[3][2] + 1), None, True),
+                  ("leaves-max", row(4, 0, 1 << 28), None, True), ("u32", row(2, 1, 1 << 32), None, True),
+                  ("not-minimal", row(1, 0, b"\x90\x00"), None, True),
+                  ("six-bytes", row(0, 2, b"\x80\x80\x80\x80\x80\x00"), None, True),
+                  ("bounds-order", at(10, "<d", 1e300), None, True)]
+    else:  # rows: leaves, packed end, raw end, CRC
+        cases += [("order", row(2, 0, 20), 16, True), ("packed-end", row(1, 1, 2), None, True),
+                  ("raw-end", row(3, 2, 10**9), None, True)]
     rng = np.random.default_rng(1)
     for k in range(8):  # damaged chunks, every CRC right again: the level's own checks (or the inflater's)
         b = bytearray(data)
-        b[table + 16 * n + 4 + int(rng.integers(0, len(data) - table - 16 * n - 8))] ^= 1 << int(rng.integers(0, 8))
-        cases.append((f"payload{k}", fixed_chunks(b, table, n), None, False))
-    for label, broken, budget, same in cases:
+        b[end + 4 + int(rng.integers(0, len(data) - end - 8))] ^= 1 << int(rng.integers(0, 8))
+        cases.append((f"payload{k}", chunk_crcs_fixed(bytes(b)), None, False))
+    return cases
+
+
+def test_broken_progressive_files_fail_like_the_python_reader(page, progressive_file):
+    for label, broken, budget, same in progressive_cases(progressive_file):
         try:
             expected = decode_trees(broken, f"{label}.stree", budget)
         except FormatError as e:
@@ -492,22 +530,10 @@ def test_broken_progressive_files_fail_like_the_python_reader(page, progressive_
                 assert got["error"] == expected, label
             else:
                 assert got["error"].startswith(f"{label}.stree: "), (label, got)
-        else:  # damage that still decodes: both read the same tree
+        else:  # damage that still decodes (raw deflate has no Adler-32): both read the same tree
             assert "error" not in got, (label, got)
             assert got["trees"][0]["nLeaves"] == expected[0].n_leaves, label
-
-
-def fixed_chunks(b: bytearray, table: int, n: int) -> bytes:
-    """Every chunk CRC, the header CRC and the file CRC recomputed for the damaged bytes."""
-    start = table + 16 * n + 4
-    prev = 0
-    for i in range(n):
-        end = struct.unpack_from("<I", b, table + 16 * i + 4)[0]
-        struct.pack_into("<I", b, table + 16 * i + 12, zlib.crc32(bytes(b[start + prev:start + end])))
-        prev = end
-    struct.pack_into("<I", b, table + 16 * n, zlib.crc32(bytes(b[:table + 16 * n])))
-    struct.pack_into("<I", b, len(b) - 4, zlib.crc32(bytes(b[:-4])))
-    return bytes(b)
+            assert_same_planes(got, expected[0])
 
 
 BOUNDS_FRAME = """async (rows) => {

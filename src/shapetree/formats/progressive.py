@@ -6,9 +6,10 @@ Level 0 is coded as a flat coding-1/2 tree; chunk ``i`` walks level ``i`` in pre
 it stays; an old leaf expanded into a new subtree) and codes the new subtrees' structure bits; the
 new planes follow, quantised in their boxes in the level where they first appear, with the same
 per-node pass and plane table as the flat codings (``quantized.encode_step`` / ``decode_step``). The
-chunks form one zlib stream, sync-flushed after each, so a reader inflates just a prefix; a level
-table in the header (leaf count, packed and raw end, CRC-32 of the packed chunk) is checked before
-anything is allocated.
+chunks form one deflate stream (zlib's, or raw in a compact file), sync-flushed after each, so a reader
+inflates just a prefix; a level table in the header (leaf count, packed and raw end, CRC-32 of the
+packed chunk; in a compact file the leaves and sizes as LEB128 increments) is checked before anything
+is allocated.
 """
 
 from __future__ import annotations
@@ -27,14 +28,20 @@ from . import quantized
 from .stree_v1 import MAGIC, MAX_LEAVES, encode_structure
 from .stree_v2 import (
     CODINGS,
+    COMPACT,
+    COMPACT_HEADER,
     DEFAULT_CODING,
-    HEADER,
     MAX_RATIO,
+    PREFIX,
     PROGRESSIVE,
     VERSION,
     Header,
     check_parameters,
+    deflater,
+    has_derived_frame,
+    header_layout,
     min_plane_bytes,
+    pack_header,
     parse_header,
     read_parameters,
     read_planes,
@@ -44,6 +51,9 @@ from .stree_v2 import (
 MAX_LEVELS = 64
 LEVEL = struct.Struct("<IIII")  # leaf count, packed end, raw end, CRC-32 of the packed chunk
 COUNT = struct.Struct("<I")
+COMPACT_COUNT = struct.Struct("<B")  # a compact file's level count; its rows: 3 LEB128 numbers, then the CRC
+MIN_COMPACT_ROW = 3 + 4  # one byte per number, the CRC-32
+MAX_NUMBER_BYTES = 5  # a LEB128 number of a compact table holds a u32
 LADDER_START = 16  # the coarsest level shapetree writes (or the order's smallest tree, if larger)
 FINE_UNTIL = 1024  # levels double up to here, then grow four-fold
 
@@ -392,19 +402,52 @@ def _planes(t: Tree) -> tuple[np.ndarray, np.ndarray]:
     return t.normal, t.offset
 
 
-def _deflate(levels: Levels, chunks: list[list[bytes]], split: bool) -> tuple[list[bytes], list[bytes]]:
-    """The chunks as one zlib stream, sync-flushed after each chunk (``split``: a deflate block ended
-    after each of its streams too): (packed chunks, level table rows)."""
-    z = zlib.compressobj(9)
+def _deflate(levels: Levels, chunks: list[list[bytes]], split: bool,
+             flags: int) -> tuple[list[bytes], list[tuple[int, int, int, int]]]:
+    """The chunks as one deflate stream (raw with flags ``COMPACT``, else zlib's), sync-flushed after
+    each chunk (``split``: a deflate block ended after each of its streams too): (packed chunks, level
+    table rows: leaves, packed end, raw end, CRC-32 of the packed chunk)."""
+    z = deflater(flags)
     packed, rows, pend, rend = [], [], 0, 0
     for i, (t, parts) in enumerate(zip(levels.trees, chunks, strict=True)):
         part = b"".join(z.compress(p) + (z.flush(zlib.Z_BLOCK) if split else b"") for p in parts[:-1])
         part += z.compress(parts[-1]) + z.flush(zlib.Z_FINISH if i == len(chunks) - 1 else zlib.Z_SYNC_FLUSH)
         pend += len(part)
         rend += sum(map(len, parts))
-        rows.append(LEVEL.pack(t.n_leaves, pend, rend, zlib.crc32(part)))
+        rows.append((t.n_leaves, pend, rend, zlib.crc32(part)))
         packed.append(part)
     return packed, rows
+
+
+def leb128(value: int) -> bytes:
+    """``value`` (>= 0) as an unsigned LEB128 number: 7 bits a byte, least significant first, the top
+    bit set on every byte but the last; the fewest bytes."""
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def read_leb128(number: bytes) -> int | None:
+    """A compact table's number from its bytes (the last without the top bit), None unless it is a
+    u32 in the fewest bytes."""
+    value = sum((b & 0x7F) << (7 * k) for k, b in enumerate(number))
+    return None if value > 0xFFFFFFFF or (len(number) > 1 and number[-1] == 0) else value
+
+
+def level_table_bytes(rows: list[tuple[int, int, int, int]], flags: int) -> bytes:
+    """The level count and table of ``rows`` (leaves, packed end, raw end, CRC-32): u32 and 16-byte rows,
+    or with flags ``COMPACT`` a u8 and per level the new leaves, the packed and the raw size of its
+    chunk (LEB128) and the CRC-32 (u32)."""
+    if not flags & COMPACT:
+        return COUNT.pack(len(rows)) + b"".join(LEVEL.pack(*r) for r in rows)
+    out, prev = [COMPACT_COUNT.pack(len(rows))], (0, 0, 0)
+    for leaves, pend, rend, crc in rows:
+        out += [leb128(leaves - prev[0]), leb128(pend - prev[1]), leb128(rend - prev[2]), COUNT.pack(crc)]
+        prev = (leaves, pend, rend)
+    return b"".join(out)
 
 
 def encode_file(levels: Levels, *, precision: float | None = None, normal_extra: int = quantized.DEFAULT_NORMAL_EXTRA,
@@ -420,15 +463,14 @@ def encode_file(levels: Levels, *, precision: float | None = None, normal_extra:
     chunks, _ = encode_levels(levels, precision, normal_extra, coding)
     # a deflate block per stream (its own Huffman codes: the flag streams are skewed) pays on large
     # trees, one block per chunk on small ones: keep the smaller (readers do not care)
-    packed, rows = min((_deflate(levels, chunks, split) for split in (True, False)), key=lambda r: sum(map(len, r[0])))
     full = levels.trees[-1]
-    n = len(rows)
+    flags = PROGRESSIVE | (COMPACT if has_derived_frame(full) else 0)
+    packed, rows = min((_deflate(levels, chunks, split, flags) for split in (True, False)),
+                       key=lambda r: sum(map(len, r[0])))
     rend = sum(len(p) for parts in chunks for p in parts)
     pend = sum(map(len, packed))
-    head = HEADER.pack(MAGIC, VERSION, Kind.OCCUPANCY, coding, PROGRESSIVE, 1,
-                       0, *full.bounds.reshape(-1).tolist(), *full.origin.tolist(), full.scale, rend,
-                       COUNT.size + LEVEL.size * n + 4 + pend)
-    head += COUNT.pack(n) + b"".join(rows)
+    table = level_table_bytes(rows, flags)
+    head = pack_header(Kind.OCCUPANCY, coding, flags, 1, full, rend, len(table) + 4 + pend) + table
     body = head + COUNT.pack(zlib.crc32(head)) + b"".join(packed)
     return body + COUNT.pack(zlib.crc32(body))
 
@@ -449,48 +491,107 @@ class Level:
 
 
 def is_progressive(head: bytes) -> bool:
-    """Whether a file starting with ``head`` (at least ``HEADER.size`` bytes) is a progressive v2 file."""
-    return len(head) >= HEADER.size and head[:4] == MAGIC and head[4] == VERSION and head[7] == PROGRESSIVE
+    """Whether a file starting with ``head`` (at least ``PREFIX`` bytes) is a progressive v2 file."""
+    return (len(head) >= PREFIX and head[:4] == MAGIC and head[4] == VERSION
+            and head[7] in (PROGRESSIVE, PROGRESSIVE | COMPACT))
+
+
+class _Head:
+    """The first bytes of a file, read through ``read(n)`` as far as they are needed and no further."""
+
+    def __init__(self, read, start: bytes):
+        self.read = read
+        self.data = bytes(start)
+
+    def fill(self, n: int) -> bool:
+        """Whether the file has ``n`` bytes (then ``data`` holds them)."""
+        if len(self.data) < n:
+            self.data += self.read(n - len(self.data))
+        return len(self.data) >= n
 
 
 def read_table(read, size: int, name: str, start: bytes = b"") -> tuple[Header, list[Level], bytes]:
     """The header and level table of a progressive file of ``size`` bytes, read through ``read(n)``
-    (the next ``n`` bytes; ``start``: the first bytes, already read), every field checked (the header's
-    CRC first): (header, levels, the bytes read)."""
-    head = start + read(HEADER.size + COUNT.size - len(start))
-    if len(head) < HEADER.size + COUNT.size or size < len(head) + 4:
+    (the next ``n`` bytes; ``start``: the first bytes, already read, at most ``PREFIX``), every field
+    checked (the header's CRC first), reading nothing past the header's checksum: (header, levels, the
+    bytes read)."""
+    head = _Head(read, start)
+    if not head.fill(PREFIX):
         raise FormatError(f"{name}: truncated (progressive header past the end)")
-    (n,) = COUNT.unpack_from(head, HEADER.size)
+    layout = header_layout(head.data, name)
+    compact = layout is COMPACT_HEADER
+    count = COMPACT_COUNT if compact else COUNT
+    table = layout.size + count.size  # the first row
+    if not head.fill(table) or size < table + 4:
+        raise FormatError(f"{name}: truncated (progressive header past the end)")
+    (n,) = count.unpack_from(head.data, layout.size)
     if not 1 <= n <= MAX_LEVELS:
         raise FormatError(f"{name}: invalid level count {n}")
-    rest = read(LEVEL.size * n + 4)
-    if len(rest) < LEVEL.size * n + 4:
-        raise FormatError(f"{name}: truncated (level table past the end)")
-    head += rest
-    table_end = len(head) - 4
-    if zlib.crc32(memoryview(head)[:table_end]) != COUNT.unpack_from(head, table_end)[0]:
+    if compact:
+        rows, table_end = _compact_rows(head, table, n, name)
+    else:
+        if not head.fill(table + LEVEL.size * n + 4):
+            raise FormatError(f"{name}: truncated (level table past the end)")
+        rows = [LEVEL.unpack_from(head.data, table + LEVEL.size * i) for i in range(n)]
+        table_end = table + LEVEL.size * n
+    data = head.data[:table_end + 4]
+    if zlib.crc32(memoryview(data)[:table_end]) != COUNT.unpack_from(data, table_end)[0]:
         raise FormatError(f"{name}: header checksum mismatch (file is corrupted)")
-    h = parse_header(head, name)
-    if h.flags != PROGRESSIVE or h.coding not in CODINGS or h.kind != Kind.OCCUPANCY:
+    h = parse_header(data, name)
+    if not h.flags & PROGRESSIVE or h.coding not in CODINGS or h.kind != Kind.OCCUPANCY:
         raise FormatError(f"{name}: a progressive file holds one occupancy tree with quantised planes")
-    if HEADER.size + h.packed_size + 4 != size:
-        raise FormatError(f"{name}: header says {h.packed_size} packed bytes, the file holds {size - HEADER.size - 4}")
+    if h.size + h.packed_size + 4 != size:
+        raise FormatError(f"{name}: header says {h.packed_size} packed bytes, the file holds {size - h.size - 4}")
     h.check_raw_size(name)
-    stream = h.packed_size - (COUNT.size + LEVEL.size * n + 4)
+    stream = h.packed_size - (len(data) - h.size)
     levels, leaves, pend, rend = [], 0, 0, 0
-    for i in range(n):
-        count, pe, re_, crc = LEVEL.unpack_from(head, HEADER.size + COUNT.size + LEVEL.size * i)
+    for i, row in enumerate(rows):
+        if compact:
+            if None in row:
+                raise FormatError(f"{name}: invalid level table (level {i}: a number not a u32 in the fewest bytes)")
+            count, pe, re_, crc = leaves + row[0], pend + row[1], rend + row[2], row[3]
+        else:
+            count, pe, re_, crc = row
         raw = re_ - rend
         new = count - leaves  # level 0: all its leaves; later ones: as many new branches
         if count <= leaves or count > MAX_LEAVES or pe <= pend or re_ <= rend or raw > MAX_RATIO * (pe - pend) + 64:
             raise FormatError(f"{name}: invalid level table (level {i}: {count} leaves, ends {pe} / {re_})")
         if 8 * raw < 3 * (new - (1 if i == 0 else 0)):  # every new branch takes at least 3 plane bits
             raise FormatError(f"{name}: level {i} claims {count} leaves in {raw} bytes")
-        levels.append(Level(count, pe, re_, crc, len(head) + pe + (4 if i == n - 1 else 0)))
+        levels.append(Level(count, pe, re_, crc, len(data) + pe + (4 if i == n - 1 else 0)))
         leaves, pend, rend = count, pe, re_
     if pend != stream or rend != h.raw_size:
         raise FormatError(f"{name}: level table ends at {pend} / {rend}, the stream holds {stream} / {h.raw_size}")
-    return h, levels, head
+    return h, levels, data
+
+
+def _compact_rows(head: _Head, table: int, n: int, name: str) -> tuple[list[list], int]:
+    """The ``n`` rows of a compact level table at ``table``, read without reading past the header's
+    checksum: (rows of [new leaves, packed size, raw size, CRC-32], a number None unless it is a u32 in
+    the fewest bytes; where the header's checksum is). Only the numbers' lengths are checked here:
+    the checksum is checked next, then the values."""
+    least = table + MIN_COMPACT_ROW * n + 4  # the table and the checksum take at least this much
+    if not head.fill(least):
+        raise FormatError(f"{name}: truncated (level table past the end)")
+    pos, rows = table, []
+    for i in range(n):
+        row = []
+        for _ in range(3):
+            first = pos
+            while head.data[pos] & 0x80:
+                pos += 1
+                least += 1
+                if pos - first == MAX_NUMBER_BYTES:
+                    raise FormatError(f"{name}: invalid level table (level {i}: a number of more than "
+                                      f"{MAX_NUMBER_BYTES} bytes)")
+                if not head.fill(least):
+                    raise FormatError(f"{name}: truncated (level table past the end)")
+            pos += 1
+            row.append(read_leb128(head.data[first:pos]))
+        row.append(COUNT.unpack_from(head.data, pos)[0])
+        rows.append(row)
+        pos += 4
+    return rows, pos
 
 
 def pick(levels: list[Level], max_leaves: int | None) -> int:
@@ -507,7 +608,7 @@ def decode_levels(h: Header, levels: list[Level], stream: bytes, upto: int, name
     checked before it is inflated)."""
     lo, hi = h.root_box
     coding = h.coding
-    inflater = zlib.decompressobj()
+    inflater = h.inflater()
     table = quantized.PlaneTable(0, 0)
     out: list[Tree] = []
     pend = rend = 0

@@ -105,7 +105,7 @@ def read_trees(path: str | Path, kind: Kind | None = None, *, format: str | None
     if max_leaves is not None:
         validate.integer("max_leaves", max_leaves, 1, 1 << 40)
     with _opened(path) as f:
-        head = f.read(stree_v2.HEADER.size)
+        head = f.read(stree_v2.PREFIX)
         if format in (None, "stree") and prog.is_progressive(head):
             trees = prog.read_levels(f, _size(f), str(path), max_leaves, start=head)
         else:
@@ -134,7 +134,7 @@ def level_sizes(path: str | Path) -> list[tuple[int, int]]:
     """The levels of detail a file holds, coarse to fine: ``(leaves, bytes read to load it)`` per
     level (one level, the whole file, for a file that is not progressive)."""
     with _opened(path) as f:
-        head = f.read(stree_v2.HEADER.size)
+        head = f.read(stree_v2.PREFIX)
         size = _size(f)
         if prog.is_progressive(head):
             return [(lv.leaves, lv.file_bytes) for lv in prog.level_table(f, size, str(path), head)]

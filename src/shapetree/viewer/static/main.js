@@ -105,7 +105,7 @@ async function streamModel(url, onLevel) {
   for (;;) {
     const { done, value } = await body.read();
     if (value) reader.push(value);
-    if (progressive === null && (reader.length >= 100 || done)) progressive = isProgressive(reader.bytes);
+    if (progressive === null && (reader.length >= 8 || done)) progressive = isProgressive(reader.bytes);
     if (progressive) {
       for (const level of await reader.levels(done)) {
         last = framed(level, url, OCCUPANCY);

@@ -16,6 +16,7 @@ const HEADER2_BYTES = 100;
 // v2 with flags COMPACT: magic, version, kind, coding, flags, n_trees (u16), 6 x f64 bounds, raw size (u32),
 // packed size (u32); the frame is boundsFrame(bounds), the blocks raw deflate
 const COMPACT_HEADER_BYTES = 66;
+const PREFIX_BYTES = 8; // magic, version, kind, coding, flags: how every v2 header starts
 const MAX_RAW = 2 ** 31;
 const MAX_RATIO = 1100;
 const MAX_LEAVES = 2 ** 28;
@@ -31,6 +32,8 @@ const COMPACT = 2; // flags bit 1: the compact header (the frame derived from th
 const FLAGS = PROGRESSIVE | COMPACT;
 const MAX_LEVELS = 64;
 const LEVEL_BYTES = 16; // leaf count, packed end, raw end, CRC-32 of the packed chunk
+const MIN_COMPACT_ROW = 3 + 4; // a compact table's row: 3 LEB128 numbers of 1 byte at least, the CRC-32
+const MAX_NUMBER_BYTES = 5; // a LEB128 number of a compact table holds a u32
 // plane codings 1, 2 and 3 (shapetree.formats.quantized)
 const MAX_PRECISION = 24;
 const MAX_NORMAL_EXTRA = 8;
@@ -1181,43 +1184,71 @@ export class LevelReader {
     if (this.table !== null) return this.table;
     const data = this.bytes;
     const name = this.name;
-    const headBytes = HEADER2_BYTES + 4;
-    const claimed = data.length >= HEADER2_BYTES ? HEADER2_BYTES + 4 + new DataView(data.buffer, data.byteOffset).getUint32(96, true) : null;
-    const size = this.size ?? (final ? data.length : claimed);
-    if (data.length < headBytes && !final) return null;
-    if (data.length < headBytes || size < headBytes + 4) {
+    const view = new DataView(data.buffer, data.byteOffset, data.length);
+    if (data.length < PREFIX_BYTES) {
+      if (!final) return null;
       throw new FormatError(`${name}: truncated (progressive header past the end)`);
     }
-    const view = new DataView(data.buffer, data.byteOffset, data.length);
-    const n = view.getUint32(HEADER2_BYTES, true);
+    const layout = headerLayout(data, name);
+    const countBytes = layout.compact ? 1 : 4;
+    const first = layout.bytes + countBytes; // the table's first row
+    const claimed = data.length >= layout.bytes ? layout.bytes + 4 + view.getUint32(layout.bytes - 4, true) : null;
+    const size = this.size ?? (final ? data.length : claimed);
+    if (data.length < first && !final) return null;
+    if (data.length < first || size < first + 4) {
+      throw new FormatError(`${name}: truncated (progressive header past the end)`);
+    }
+    const n = layout.compact ? data[layout.bytes] : view.getUint32(layout.bytes, true);
     if (!(n >= 1 && n <= MAX_LEVELS)) throw new FormatError(`${name}: invalid level count ${n}`);
-    const tableEnd = headBytes + LEVEL_BYTES * n;
-    if (data.length < tableEnd + 4) {
-      if (!final) return null;
-      throw new FormatError(`${name}: truncated (level table past the end)`);
+    let rows;
+    let tableEnd;
+    if (layout.compact) {
+      const got = compactRows(data, first, n, final, name);
+      if (got === null) return null;
+      ({ rows, tableEnd } = got);
+    } else {
+      tableEnd = first + LEVEL_BYTES * n;
+      if (data.length < tableEnd + 4) {
+        if (!final) return null;
+        throw new FormatError(`${name}: truncated (level table past the end)`);
+      }
+      rows = [];
+      for (let i = 0; i < n; i++) {
+        const at = first + LEVEL_BYTES * i;
+        rows.push([view.getUint32(at, true), view.getUint32(at + 4, true), view.getUint32(at + 8, true),
+          view.getUint32(at + 12, true)]);
+      }
     }
     if (crc32(data.subarray(0, tableEnd)) !== view.getUint32(tableEnd, true)) {
       throw new FormatError(`${name}: header checksum mismatch (file is corrupted)`);
     }
     const h = parseHeader2(data, name);
-    if (h.flags !== PROGRESSIVE || (h.coding < QUANTIZED_PLANES || h.coding > HEMISPHERE_PLANES) || h.kind !== OCCUPANCY) {
+    if (!(h.flags & PROGRESSIVE) || (h.coding < QUANTIZED_PLANES || h.coding > HEMISPHERE_PLANES) || h.kind !== OCCUPANCY) {
       throw new FormatError(`${name}: a progressive file holds one occupancy tree with quantised planes`);
     }
-    if (HEADER2_BYTES + h.packedSize + 4 !== size) {
-      throw new FormatError(`${name}: header says ${h.packedSize} packed bytes, the file holds ${size - HEADER2_BYTES - 4}`);
+    if (h.headerBytes + h.packedSize + 4 !== size) {
+      throw new FormatError(`${name}: header says ${h.packedSize} packed bytes, the file holds ${size - h.headerBytes - 4}`);
     }
     checkRawSize(h, name);
-    const stream = h.packedSize - (4 + LEVEL_BYTES * n + 4);
+    const stream = h.packedSize - (tableEnd + 4 - h.headerBytes);
     const levels = [];
     let leaves = 0;
     let pend = 0;
     let rend = 0;
     for (let i = 0; i < n; i++) {
-      const at = headBytes + LEVEL_BYTES * i;
-      const count = view.getUint32(at, true);
-      const pe = view.getUint32(at + 4, true);
-      const re = view.getUint32(at + 8, true);
-      const crc = view.getUint32(at + 12, true);
+      let count;
+      let pe;
+      let re;
+      let crc;
+      if (layout.compact) {
+        const row = rows[i];
+        if (row.includes(null)) {
+          throw new FormatError(`${name}: invalid level table (level ${i}: a number not a u32 in the fewest bytes)`);
+        }
+        [count, pe, re, crc] = [leaves + row[0], pend + row[1], rend + row[2], row[3]];
+      } else {
+        [count, pe, re, crc] = rows[i];
+      }
       const raw = re - rend;
       const added = count - leaves;
       if (count <= leaves || count > MAX_LEAVES || pe <= pend || re <= rend || raw > MAX_RATIO * (pe - pend) + 64) {
@@ -1304,36 +1335,38 @@ export class LevelReader {
     return out;
   }
 
-  /** Level i's inflated bytes: the stream up to its chunk, as raw deflate made complete (its zlib header
-   * checked and dropped; a sync-flushed prefix closed by an empty final block, the last chunk's
-   * Adler-32 dropped: the CRCs cover the bytes). */
+  /** Level i's inflated bytes: the stream up to its chunk, as raw deflate made complete (a zlib stream's
+   * header checked and dropped; a sync-flushed prefix closed by an empty final block, the last chunk's
+   * Adler-32 checked by hand; a compact file's stream is raw deflate already). */
   async inflateLevel(i, size, name) {
-    const { levels, start } = this.table;
+    const { levels, start, h } = this.table;
     const stream = this.bytes.subarray(start, start + levels[i].packedEnd);
-    const cmf = stream[0];
-    const flg = stream[1];
+    const last = i === levels.length - 1;
+    const wrap = h.compact ? 0 : 2; // the zlib header's bytes
     let raw = null;
-    if (stream.length >= 2 && (cmf & 0x0f) === 8 && (cmf >> 4) <= 7 && !(flg & 0x20) && (cmf * 256 + flg) % 31 === 0) {
-      const last = i === levels.length - 1;
-      let body;
-      if (last) {
-        body = stream.subarray(2, Math.max(stream.length - 4, 2));
-      } else {
-        body = new Uint8Array(stream.length);
-        body.set(stream.subarray(2));
-        body[stream.length - 2] = 0x03; // an empty final block with fixed codes
-        body[stream.length - 1] = 0x00;
+    if (!h.compact) {
+      const cmf = stream[0];
+      const flg = stream[1];
+      if (!(stream.length >= 2 && (cmf & 0x0f) === 8 && (cmf >> 4) <= 7 && !(flg & 0x20) && (cmf * 256 + flg) % 31 === 0)) {
+        throw new FormatError(`${name}: corrupted tree data in level ${i} (incorrect header check)`);
       }
-      try {
-        raw = await inflate(body, this.table.levels[i].rawEnd + 1, "deflate-raw"); // a complete stream: it ends
-      } catch (err) {
-        throw new FormatError(`${name}: corrupted tree data in level ${i} (${err.message})`);
-      }
+    }
+    let body;
+    if (last) {
+      body = h.compact ? stream : stream.subarray(2, Math.max(stream.length - 4, 2));
     } else {
-      throw new FormatError(`${name}: corrupted tree data in level ${i} (incorrect header check)`);
+      body = new Uint8Array(stream.length - wrap + 2);
+      body.set(stream.subarray(wrap));
+      body[body.length - 2] = 0x03; // an empty final block with fixed codes
+      body[body.length - 1] = 0x00;
+    }
+    try {
+      raw = await inflate(body, this.table.levels[i].rawEnd + 1, "deflate-raw"); // a complete stream: it ends
+    } catch (err) {
+      throw new FormatError(`${name}: corrupted tree data in level ${i} (${err.message})`);
     }
     const from = i === 0 ? 0 : levels[i - 1].rawEnd;
-    if (raw !== null && i === levels.length - 1 && stream.length >= 6) {
+    if (raw !== null && last && !h.compact && stream.length >= 6) {
       const n = stream.length;
       const stored = ((stream[n - 4] << 24) | (stream[n - 3] << 16) | (stream[n - 2] << 8) | stream[n - 1]) >>> 0;
       if (adler32(raw) !== stored) throw new FormatError(`${name}: corrupted tree data in level ${i} (incorrect data check)`);
@@ -1343,6 +1376,45 @@ export class LevelReader {
     }
     return raw.subarray(from);
   }
+}
+
+/**
+ * The n rows of a compact level table at data[first] (progressive._compact_rows): {rows: [new leaves,
+ * packed size, raw size (null unless a u32 in the fewest bytes), CRC-32], tableEnd: where the header's
+ * checksum is}; null while its bytes are still to come. Only the numbers' lengths are checked here.
+ */
+function compactRows(data, first, n, final, name) {
+  let least = first + MIN_COMPACT_ROW * n + 4; // the table and the checksum take at least this much
+  const short = () => {
+    if (!final) return true;
+    throw new FormatError(`${name}: truncated (level table past the end)`);
+  };
+  if (data.length < least && short()) return null;
+  const view = new DataView(data.buffer, data.byteOffset, data.length);
+  const rows = [];
+  let pos = first;
+  for (let i = 0; i < n; i++) {
+    const row = [];
+    for (let k = 0; k < 3; k++) {
+      const start = pos;
+      while (data[pos] & 0x80) {
+        pos += 1;
+        least += 1;
+        if (pos - start === MAX_NUMBER_BYTES) {
+          throw new FormatError(`${name}: invalid level table (level ${i}: a number of more than ${MAX_NUMBER_BYTES} bytes)`);
+        }
+        if (data.length < least && short()) return null;
+      }
+      pos += 1;
+      let value = 0;
+      for (let b = start; b < pos; b++) value += (data[b] & 0x7f) * 2 ** (7 * (b - start));
+      row.push(value > 0xffffffff || (pos - start > 1 && data[pos - 1] === 0) ? null : value);
+    }
+    row.push(view.getUint32(pos, true));
+    rows.push(row);
+    pos += 4;
+  }
+  return { rows, tableEnd: pos };
 }
 
 /** Adler-32 (zlib's stream checksum) of a byte array. */
@@ -1401,8 +1473,8 @@ export function frameBounds(file) {
   return Float64Array.from(file.bounds, (v, k) => (v - file.origin[k % 3]) / file.scale);
 }
 
-/** Whether bytes (the first HEADER2_BYTES at least) start a progressive .stree file. */
+/** Whether bytes (the first PREFIX_BYTES at least) start a progressive .stree file. */
 export function isProgressive(data) {
-  return data.length >= HEADER2_BYTES && data[0] === 0x53 && data[1] === 0x54 && data[2] === 0x52 && data[3] === 0x45 &&
-    data[4] === 2 && data[7] === PROGRESSIVE;
+  return data.length >= PREFIX_BYTES && data[0] === 0x53 && data[1] === 0x54 && data[2] === 0x52 && data[3] === 0x45 &&
+    data[4] === 2 && (data[7] === PROGRESSIVE || data[7] === (PROGRESSIVE | COMPACT));
 }
