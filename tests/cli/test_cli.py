@@ -42,6 +42,8 @@ def test_build_info_eval_round_trip(tmp_path):
     fields = dict(line.split(None, 1) for line in info.stdout.strip().splitlines())
     assert fields["kind"] == "occupancy" and fields["leaves"] == "300"
     assert int(fields["bytes"]) == out.stat().st_size
+    assert fields["format"].startswith(".stree v2, plane coding 4 at precision ")
+    assert fields["format"].endswith(", progressive, compact header")
     levels = [int(x.split()[0]) for x in fields["levels"].split(", ")]  # progressive by default: coarse first
     assert levels[0] == 16 and levels[-1] == 300 and levels == sorted(levels)
     ev = run("eval", out, BUNNY)
