@@ -30,7 +30,7 @@ from .errors import FormatError, MeshError, MeshWarning, ShapetreeError, UsageEr
 # ``import shapetree`` is quick and the CLI can take over Ctrl-C before numba and friends load.
 _HOMES = {
     "BuildSettings": "builder", "build": "builder", "fit_normals": "builder",
-    "level_sizes": "formats", "load": "formats", "read_trees": "formats", "save": "formats",
+    "encoding_of": "formats", "level_sizes": "formats", "load": "formats", "read_trees": "formats", "save": "formats",
     "Mesh": "mesh", "load_mesh": "mesh", "quantization_budget": "metrics",
     "Camera": "renderer", "Material": "renderer", "RayHits": "renderer", "orbit_camera": "renderer",
     "raycast": "renderer", "render": "renderer",
@@ -43,7 +43,7 @@ _HOMES = {
 
 if TYPE_CHECKING:
     from .builder import BuildSettings, build, fit_normals
-    from .formats import level_sizes, load, read_trees, save
+    from .formats import encoding_of, level_sizes, load, read_trees, save
     from .mesh import Mesh, load_mesh
     from .metrics import quantization_budget
     from .refiner import refine, refine_report
@@ -87,6 +87,7 @@ __all__ = [
     "UsageTypeError",
     "build",
     "detail_levels",
+    "encoding_of",
     "fit_normals",
     "level_sizes",
     "load",

@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 import shapetree
-from shapetree.formats import encoding_of
 
 from . import main
 
@@ -26,7 +25,7 @@ def info(file: str) -> None:
     click.echo(f"leaves     {leaves}")
     click.echo(f"depth      {max(t.depth for t in trees)}")
     click.echo(f"bounds     [{lo[0]:.6g}, {lo[1]:.6g}, {lo[2]:.6g}] .. [{hi[0]:.6g}, {hi[1]:.6g}, {hi[2]:.6g}]")
-    click.echo(f"format     {encoding_of(file).describe()}")
+    click.echo(f"format     {shapetree.encoding_of(file).describe()}")
     click.echo(f"bytes      {size}")
     click.echo(f"bytes/leaf {size / leaves:.2f}")
     levels = shapetree.level_sizes(file)
