@@ -4,14 +4,12 @@
 from __future__ import annotations
 
 import io
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import FormatError
 from . import progressive, stree_v1, stree_v2
 from .quantized import precision_of
-from .registry import TREED, format_of, read_bytes, read_trees
+from .registry import TREED, decode_file, format_of, read_bytes
 
 
 @dataclass(frozen=True)
@@ -49,10 +47,10 @@ class Encoding:
 
 
 def encoding_of(path: str | Path) -> Encoding:
-    """The encoding of the tree file at ``path``, which is read and validated in full first (a bad
+    """The encoding of the tree file at ``path``, which is read once and validated in full first (a bad
     file raises the ``FormatError`` that ``read_trees`` gives)."""
-    read_trees(path)
     data = read_bytes(path)
+    decode_file(path, data)
     name = str(path)
     if format_of(path, data) is TREED:
         return Encoding(TREED.name)
@@ -68,11 +66,6 @@ def encoding_of(path: str | Path) -> Encoding:
                     compact=h.compact)
     if h.coding == stree_v2.FLOAT32_PLANES:
         return base
-    try:
-        start = h.inflater().decompress(blocks, 2)  # the stream opens with the precision and normal_extra bytes
-    except zlib.error as e:  # read_trees has inflated it already: only a file changed since can get here
-        raise FormatError(f"{name}: corrupted tree data ({e})") from None
-    if len(start) < 2:
-        raise FormatError(f"{name}: truncated tree data")
+    start = h.inflater().decompress(blocks, 2)  # the precision and normal_extra bytes (validated by decode_file)
     return Encoding(base.format, base.version, base.coding, precision_of(start[0], h.coding), start[1],
                     base.progressive, base.compact)

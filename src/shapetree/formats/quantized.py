@@ -405,7 +405,7 @@ def encode_step(normal, offset, left, right, root_lo, root_hi, tol, extra, escap
         else:
             bn = _normal_bits(lo[i], hi[i], tol, extra)
             m = (1 << (bn - 1)) - 1
-            escape, w0 = 2 * m + 1, bn
+            escape = 2 * m + 1
             n0 = np.float64(normal[i, 0])
             n1 = np.float64(normal[i, 1])
             n2 = np.float64(normal[i, 2])
@@ -416,7 +416,7 @@ def encode_step(normal, offset, left, right, root_lo, root_hi, tol, extra, escap
                 if s >= 0 and (tstored[s] or _reuse_fits(tqn[s].astype(np.float64), np.float64(tqo[s]),
                                                           n0, n1, n2, np.float64(offset[i]), lo[i], hi[i], tol)):
                     codes[i, 0], codes[i, 1], codes[i, 2] = escape, 0, s
-                    widths[i, 0], widths[i, 1], widths[i, 2] = w0, 1, _table_bits(size)
+                    widths[i, 0], widths[i, 1], widths[i, 2] = bn, 1, _table_bits(size)
                     qn[i] = tqn[s]
                     qo[i] = tqo[s]
                     done = True
@@ -425,7 +425,7 @@ def encode_step(normal, offset, left, right, root_lo, root_hi, tol, extra, escap
                     form, x, y, z, o = _exact_form(n0, n1, n2, np.float64(offset[i]))
                     if form >= 0:
                         codes[i, 0], codes[i, 1], codes[i, 2] = escape, 1, form
-                        widths[i, 0], widths[i, 1], widths[i, 2] = w0, 1, 3
+                        widths[i, 0], widths[i, 1], widths[i, 2] = bn, 1, 3
                         if form == 6:
                             codes[i, 3], codes[i, 4], codes[i, 5] = _f32_bits(x), _f32_bits(y), _f32_bits(z)
                             widths[i, 3], widths[i, 4], widths[i, 5] = 32, 32, 32
@@ -551,12 +551,11 @@ def decode_step(bits, left, right, root_lo, root_hi, tol, extra, escapes, use_ce
             continue
         bn = _normal_bits(lo[i], hi[i], tol, extra)
         m = (1 << (bn - 1)) - 1
-        escape, w0 = 2 * m + 1, bn
-        if pos + w0 > total:
+        if pos + bn > total:
             return qn, qo, -1, size
-        ca = _read(bits, pos, w0)
-        pos += w0
-        if ca == escape and escapes:
+        ca = _read(bits, pos, bn)
+        pos += bn
+        if ca == 2 * m + 1 and escapes:
             if pos + 1 > total:
                 return qn, qo, -1, size
             kind = _read(bits, pos, 1)

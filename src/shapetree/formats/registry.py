@@ -96,6 +96,16 @@ def _named(name: str) -> Format:
     raise FormatError(f"unknown tree format {name!r} (use {', '.join(f.name for f in FORMATS)})")
 
 
+def decode_file(path: str | Path, data: bytes, format: str | None = None, kind: Kind | None = None,
+                bounds: np.ndarray | None = None) -> list[Tree]:
+    """The trees of the file ``path`` whose bytes are ``data`` (every level of a progressive one read:
+    its finest tree), validated in full; the arguments as ``read_trees``'s."""
+    fmt = format_of(path, data) if format is None else _named(format)
+    if fmt is TREED:
+        return treed.decode_treed(data, Kind.OCCUPANCY if kind is None else kind, str(path), bounds)
+    return (stree_v1.decode_trees if fmt is STREE_V1 else decode_stree)(data, str(path))
+
+
 def read_trees(path: str | Path, kind: Kind | None = None, *, format: str | None = None,
                bounds: np.ndarray | None = None, max_leaves: int | None = None) -> list[Tree]:
     """Every tree of a file, optionally requiring a kind. ``format`` ("stree" or "treed") defaults
@@ -109,12 +119,7 @@ def read_trees(path: str | Path, kind: Kind | None = None, *, format: str | None
         if format in (None, "stree") and prog.is_progressive(head):
             trees = prog.read_levels(f, _size(f), str(path), max_leaves, start=head)
         else:
-            data = head + f.read()
-            fmt = format_of(path, data) if format is None else _named(format)
-            if fmt is TREED:
-                trees = treed.decode_treed(data, Kind.OCCUPANCY if kind is None else kind, str(path), bounds)
-            else:
-                trees = (stree_v1.decode_trees if fmt is STREE_V1 else decode_stree)(data, str(path))
+            trees = decode_file(path, head + f.read(), format, kind, bounds)
     if kind is not None and trees[0].kind != kind:
         has, needed = trees[0].kind.label, Kind(kind).label
         raise FormatError(f"{path}: holds {_a(has)} {has} tree, but {_a(needed)} {needed} tree is needed")

@@ -167,7 +167,8 @@ def encode_trees(trees: list[Tree], lossless: bool = False, *, precision: float 
     else:
         if coding not in CODINGS:
             raise FormatError(f"plane coding must be one of {CODINGS}, got {coding!r}")
-        trees = [quantized.oriented_for(t, coding) for t in trees]  # once, for the choice and the blocks
+        # flipped once here: the precision choice and the blocks then find nothing left to flip
+        trees = [quantized.oriented_for(t, coding) for t in trees]
         if precision is None:
             precision = max(quantized.auto_precision(t, normal_extra, coding, budget=budget) for t in trees)
         check_parameters(precision, normal_extra, coding)
@@ -205,8 +206,8 @@ def deflater(flags: int):
 
 
 def deflate(raw: bytes, flags: int) -> bytes:
-    if not flags & COMPACT:
-        return zlib.compress(raw, 9)  # the long header's zlib stream, as it always was
+    """``raw`` deflated as one stream by ``deflater(flags)`` (without ``COMPACT`` the bytes of
+    ``zlib.compress(raw, 9)``)."""
     z = deflater(flags)
     return z.compress(raw) + z.flush()
 

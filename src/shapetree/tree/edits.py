@@ -37,7 +37,12 @@ def tree_in_preorder(normal, offset, left, right, value, bounds, kind: Kind = Ki
     pre-order and clears planes at leaves and values at branches, the canonical form files store."""
     left = np.asarray(left, np.int64)
     right = np.asarray(right, np.int64)
-    order = preorder(left, right, root)
+    return _renumbered(normal, offset, left, right, value, preorder(left, right, root), bounds, kind, meta, origin,
+                       scale)
+
+
+def _renumbered(normal, offset, left, right, value, order, bounds, kind, meta, origin, scale) -> Tree:
+    """``tree_in_preorder`` with the pre-order ``order`` of ``left, right`` (int64) already computed."""
     index = np.full(len(left), -1, np.int64)
     index[order] = np.arange(len(order))
     branch = left[order] >= 0
@@ -77,9 +82,8 @@ def flipped(tree: Tree, mask: np.ndarray) -> tuple[Tree, np.ndarray]:
     normal = np.where(mask[:, None], -tree.normal, tree.normal)
     offset = np.where(mask, -tree.offset, tree.offset)
     order = preorder(left, right)
-    out = tree_in_preorder(normal, offset, left, right, tree.value, tree.bounds, tree.kind, meta=dict(tree.meta),
-                           origin=tree.origin, scale=tree.scale)
-    return out, order
+    return _renumbered(normal, offset, left, right, tree.value, order, tree.bounds, tree.kind, dict(tree.meta),
+                       tree.origin, tree.scale), order
 
 
 def bounds_frame(bounds: np.ndarray) -> tuple[np.ndarray, float]:
