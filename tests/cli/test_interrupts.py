@@ -106,3 +106,40 @@ except KeyboardInterrupt:
 """
     proc = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
     assert proc.stdout.strip() == "interrupted" and proc.stderr == "", proc.stderr
+
+
+@pytest.mark.parametrize("wrapper", [SystemError, RuntimeError, OSError])
+def test_a_ctrl_c_wrapped_by_a_kernel_return_ends_with_one_line(wrapper, capsys):
+    # A SIGINT that lands as a compiled kernel returns comes back as "SystemError: CPUDispatcher(...)
+    # returned a result with an exception set", its cause the KeyboardInterrupt (seen in CI during
+    # a build); a library may wrap one in another error the same way.
+    from shapetree.cli import main
+
+    @main.command("wrapped-interrupt")
+    def wrapped_interrupt():
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as ctrl_c:
+            raise wrapper("CPUDispatcher(<function choose_split>) returned a result with an exception set") from ctrl_c
+
+    try:
+        with pytest.raises(SystemExit) as ended:
+            main.main(["wrapped-interrupt"], prog_name="shapetree")
+    finally:
+        main.commands.pop("wrapped-interrupt")
+    assert ended.value.code == 130
+    assert capsys.readouterr().err == "shapetree: interrupted\n"
+
+
+def test_an_error_not_caused_by_a_ctrl_c_is_not_an_interrupt(capsys):
+    from shapetree.cli import main
+
+    @main.command("plain-error")
+    def plain_error():
+        raise RuntimeError("a bug")
+
+    try:
+        with pytest.raises(RuntimeError, match="a bug"):
+            main.main(["plain-error"], prog_name="shapetree")
+    finally:
+        main.commands.pop("plain-error")

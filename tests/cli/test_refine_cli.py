@@ -44,11 +44,34 @@ def test_refine_writes_a_better_tree_and_reports_every_pass(small_tree, tmp_path
     assert shapetree.load(out).n_leaves <= 40
 
 
-def test_simplify_refine_refits_after_pruning(tmp_path, small_tree):
+@pytest.fixture
+def quick_refine(monkeypatch):
+    """``simplify --refine`` and ``build --refine`` run in this process with the refinement cut to
+    one pass on 40,000 points and one round of regrowing: the refinement itself is tested above
+    and in tests/refiner; here, that the commands call it with their tree and report it."""
+    from click.testing import CliRunner
+
+    from shapetree.cli import main
+
+    calls = []
+    full = shapetree.refine_report
+
+    def refine_report(tree, mesh, **kw):
+        calls.append((tree.n_leaves, kw))
+        return full(tree, mesh, **dict(kw, passes=1, n_samples=40_000, regrow=min(kw.get("regrow", 0), 1)))
+
+    monkeypatch.setattr(shapetree, "refine_report", refine_report)
+    return lambda *args: CliRunner().invoke(main, [str(a) for a in args]), calls
+
+
+def test_simplify_refine_refits_after_pruning(tmp_path, small_tree, quick_refine):
+    run_here, calls = quick_refine
     out = tmp_path / "s.stree"
-    proc = run("simplify", small_tree, "--leaves", 30, "--mesh", BUNNY, "-o", out, "--refine")
-    assert proc.returncode == 0, proc.stderr
-    assert "pass 1: training error" in proc.stdout and "leaves (from 40)" in proc.stdout
+    result = run_here("simplify", small_tree, "--leaves", 30, "--mesh", BUNNY, "-o", out, "--refine")
+    assert result.exit_code == 0, result.output
+    assert "pass 1: training error" in result.output and "leaves (from 40)" in result.output
+    assert "regrow round 1:" in result.output
+    assert [(n, kw["regrow"]) for n, kw in calls] == [(30, 4)]  # the simplified tree, the default rounds
     assert shapetree.load(out).n_leaves <= 30
 
 
@@ -76,12 +99,15 @@ def test_bad_input_is_one_line_and_writes_nothing(small_tree, tmp_path, args, co
     assert not out.exists()
 
 
-def test_build_refine(tmp_path):
+def test_build_refine(tmp_path, quick_refine):
+    run_here, calls = quick_refine
     out = tmp_path / "b.stree"
-    proc = run("build", BUNNY, "-o", out, "--max-leaves", 48, "--refine", "--quiet")
-    assert proc.returncode == 0, proc.stderr
-    assert "pass 1: training error" in proc.stdout and proc.stdout.strip().splitlines()[-1].startswith("wrote")
-    assert shapetree.load(out).n_leaves <= 48
+    result = run_here("build", BUNNY, "-o", out, "--max-leaves", 48, "--refine", "--quiet")
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert "pass 1: training error" in result.output and lines[-1].startswith("wrote")
+    (built, kw), = calls  # the built tree, refined once, with the default rounds and the build's seed
+    assert shapetree.load(out).n_leaves <= built <= 48 and kw["regrow"] == 4 and kw["seed"] == 0
 
 
 def test_ctrl_c_while_refining_writes_nothing(small_tree, tmp_path):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import struct
 
 import numpy as np
@@ -147,6 +148,7 @@ def quantised_file(raw: bytes, template: bytes) -> bytes:
     return rewrapped(template, raw)
 
 
+@functools.cache  # bytes, never mutated: the fuzz test draws hundreds of examples from one file
 def valid_quantised() -> tuple[bytes, bytes]:
     # axis and repeated planes: the stream holds exact and reuse escapes as well as regular codes
     tree = cad_like(framed_tree(np.random.default_rng(7), 60), np.random.default_rng(8))

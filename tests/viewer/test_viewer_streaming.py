@@ -23,6 +23,7 @@ def slow_server(trees_dir, tmp_path_factory):
     data = path.read_bytes()
     cuts = [b for _, b in shapetree.level_sizes(path)]
     sent = []
+    seen_first = threading.Event()  # the test has looked at the coarse level: the rest may come
 
     class Slow(BaseHTTPRequestHandler):
         def log_message(self, *args):
@@ -43,22 +44,28 @@ def slow_server(trees_dir, tmp_path_factory):
                 self.wfile.flush()
                 done = cut
                 sent.append(done)
+                if len(sent) == 1:
+                    seen_first.wait(120)
                 time.sleep(PAUSE)
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/lod.stree", [n for n, _ in shapetree.level_sizes(path)], sent, len(data)
+    yield (f"http://127.0.0.1:{httpd.server_address[1]}/lod.stree", [n for n, _ in shapetree.level_sizes(path)], sent,
+           len(data), seen_first)
+    seen_first.set()
     httpd.shutdown()
 
 
 def test_the_coarse_level_shows_first_and_refines_to_the_full_tree(new_page, server, slow_server):
-    url, levels, sent, size = slow_server
+    url, levels, sent, size, seen_first = slow_server
     assert levels[0] == 16 and levels[-1] == 2048 and len(levels) >= 5
     viewer = new_page()
     viewer.page.goto(server.url + f"?size=64x64&model={url}")
     viewer.page.wait_for_function("() => window.shapetreeViewer && (shapetreeViewer.status().leaves || 0) > 0")
     first = viewer.js("shapetreeViewer.status()")
-    assert first["leaves"] < 2048 and sent[-1] < size  # on screen while the file is still arriving
+    # on screen while the file is still arriving (the server holds the rest back until here)
+    assert first["leaves"] == 16 and sent == [sent[0]] and sent[0] < size
+    seen_first.set()
     assert first["levels"] == levels
     viewer.js("shapetreeViewer.ready")
     viewer.js("new Promise(requestAnimationFrame)")

@@ -28,6 +28,20 @@ def _end_on_ctrl_c(signum, frame) -> NoReturn:
     sys.exit(130)
 
 
+def _from_interrupt(error: BaseException) -> bool:
+    """True if a Ctrl-C is behind ``error``: a KeyboardInterrupt that lands as a compiled kernel
+    returns comes back as ``SystemError: ... returned a result with an exception set``, its cause
+    the interrupt; a library may wrap one the same way."""
+    seen: set[int] = set()
+    e: BaseException | None = error
+    while e is not None and id(e) not in seen:
+        if isinstance(e, KeyboardInterrupt):
+            return True
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return False
+
+
 def _finalizer_swallowed(unraisable) -> None:
     """A Ctrl-C that lands in a finalizer (``__del__``, e.g. llvmlite's while numba compiles) is
     "ignored" by Python with a traceback on stderr: print nothing and deliver it to the main
@@ -75,8 +89,14 @@ class _Group(click.Group):
             click.echo("shapetree: error: out of memory", err=True)
             sys.exit(1)
         except OSError as e:
+            if _from_interrupt(e):
+                _interrupted()
             click.echo(f"shapetree: error: {e.filename or ''}: {e.strerror or e}", err=True)
             sys.exit(1)
+        except Exception as e:
+            if _from_interrupt(e):
+                _interrupted()
+            raise
         if isinstance(rv, int) and not isinstance(rv, bool):
             sys.exit(rv)
         sys.exit(0)
