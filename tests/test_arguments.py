@@ -108,6 +108,8 @@ def test_bad_rays_are_usage_errors():
 def test_a_broadcast_view_of_many_points_is_not_copied(dtype):
     n = 2 * 10**6  # a copy would be 48 MB
     inside, outside = np.array([0.1, 0.2, 0.3], dtype), np.array([0.9, 0.0, 0.0], dtype)
+    # first once untraced: a cold numba cache compiles, and the tree builds its start grid, on first use
+    TREE.contains(np.broadcast_to(inside, (n, 3)))
     tracemalloc.start()
     try:
         got_in = TREE.contains(np.broadcast_to(inside, (n, 3)))
